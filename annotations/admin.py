@@ -1,0 +1,71 @@
+from django.contrib import admin
+from django.utils.html import format_html
+
+from .models import Artwork, Assignment, Dimension, ExpertLabel, Judgement, Participant, Session, Study
+
+
+class DimensionInline(admin.TabularInline):
+    model = Dimension
+    extra = 0
+    fields = ("position", "key", "kind", "level", "question")
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ("slug", "title", "status", "items_per_session", "target_judgements_per_item", "created_at")
+    list_filter = ("status",)
+    search_fields = ("slug", "title")
+    prepopulated_fields = {"slug": ("title",)}
+    inlines = [DimensionInline]
+
+
+@admin.register(Dimension)
+class DimensionAdmin(admin.ModelAdmin):
+    list_display = ("key", "study", "kind", "level", "position")
+    list_filter = ("kind", "level", "study")
+
+
+@admin.register(Artwork)
+class ArtworkAdmin(admin.ModelAdmin):
+    list_display = ("thumbnail", "external_id", "title", "artist", "style", "period", "origin", "generator", "study")
+    list_filter = ("study", "origin", "period")
+    search_fields = ("external_id", "title", "artist", "sha256")
+    readonly_fields = ("sha256", "width", "height", "file_size")
+
+    @admin.display(description="image")
+    def thumbnail(self, artwork):
+        if not artwork.image:
+            return "-"
+        return format_html('<img src="{}" style="height:48px">', artwork.image.url)
+
+
+@admin.register(ExpertLabel)
+class ExpertLabelAdmin(admin.ModelAdmin):
+    list_display = ("artwork", "dimension", "value", "source", "is_gold")
+    list_filter = ("dimension__study", "dimension__key", "is_gold")
+
+
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "source", "study", "excluded", "created_at")
+    list_filter = ("study", "source", "excluded")
+    search_fields = ("external_id",)
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ("id", "participant", "study", "phase", "started_at", "completed_at")
+    list_filter = ("study", "phase")
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ("session", "artwork", "position", "status", "is_attention_check", "held_until")
+    list_filter = ("status", "is_attention_check")
+
+
+@admin.register(Judgement)
+class JudgementAdmin(admin.ModelAdmin):
+    list_display = ("participant", "artwork", "dimension", "value", "response_ms", "created_at")
+    list_filter = ("dimension__study", "dimension__key")
+    raw_id_fields = ("participant", "artwork", "session")

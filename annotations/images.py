@@ -1,0 +1,137 @@
+"""Getting image bytes from a folder, a ZIP or a URL, and checking that they are a sound image."""
+import hashlib
+import io
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from PIL import Image, UnidentifiedImageError
+
+
+class ImageProblem(ValueError):
+    """Why one image cannot be used; the message is shown to the user as the row's reason."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    sha256: str
+    width: int
+    height: int
+    size: int
+    format: str
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "TIFF": ".tif"}.get(
+            self.format, f".{self.format.lower()}"
+        )
+
+
+def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
+    """Decode the whole image once; ImageProblem if it is not an image, corrupt, truncated or too big.
+
+    The pixel count is checked from the header before decoding, so a decompression bomb is refused
+    without being expanded in memory.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageProblem(
+                    f"image is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}"
+                    " (possible decompression bomb)"
+                )
+            image_format = image.format or "unknown"
+            image.load()
+    except ImageProblem:
+        raise
+    except UnidentifiedImageError:
+        raise ImageProblem("not an image (Pillow cannot identify the file format)") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageProblem(f"refused as a decompression bomb: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageProblem(f"corrupt or truncated image: {exc}") from None
+    return ImageInfo(hashlib.sha256(data).hexdigest(), width, height, len(data), image_format)
+
+
+def _too_big(size: int, max_bytes: int) -> ImageProblem:
+    return ImageProblem(f"file is {size:,} bytes, over the limit of {max_bytes:,}")
+
+
+class FolderImages:
+    """Images under a folder; a manifest path may not leave it."""
+
+    def __init__(self, root: Path, max_bytes: int):
+        self.root = root.resolve()
+        self.max_bytes = max_bytes
+
+    def read(self, name: str) -> bytes:
+        path = (self.root / name).resolve()
+        if not path.is_relative_to(self.root):
+            raise ImageProblem(f"{name!r} points outside the images folder")
+        if not path.is_file():
+            raise ImageProblem(f"no file {name!r} in {self.root}")
+        if path.stat().st_size > self.max_bytes:
+            raise _too_big(path.stat().st_size, self.max_bytes)
+        return path.read_bytes()
+
+
+class ZipImages:
+    """Images inside a ZIP; sizes are checked from the directory before anything is extracted."""
+
+    def __init__(self, path: Path, max_bytes: int):
+        try:
+            self.archive = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ImageProblem(f"{path} is not a readable ZIP file: {exc}") from None
+        self.max_bytes = max_bytes
+        self.members = {}
+        for info in self.archive.infolist():
+            parts = PurePosixPath(info.filename).parts
+            if not info.is_dir() and ".." not in parts and not info.filename.startswith("/"):
+                self.members[info.filename] = info
+        # A manifest usually names files relative to the ZIP's single top folder, or by bare name.
+        self.by_basename = {PurePosixPath(name).name: info for name, info in self.members.items()}
+
+    def read(self, name: str) -> bytes:
+        info = self.members.get(name) or self.by_basename.get(name)
+        if info is None:
+            raise ImageProblem(f"no file {name!r} in the ZIP")
+        if info.file_size > self.max_bytes:
+            raise _too_big(info.file_size, self.max_bytes)
+        try:
+            return self.archive.read(info)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ImageProblem(f"cannot extract {name!r} from the ZIP: {exc}") from None
+
+
+def open_images(location: Path | str | None, max_bytes: int):
+    """A reader for `--images`: a folder or a ZIP file (or None when every row has a URL)."""
+    if location is None:
+        return None
+    path = Path(location)
+    if path.is_dir():
+        return FolderImages(path, max_bytes)
+    if path.is_file():
+        return ZipImages(path, max_bytes)
+    raise ImageProblem(f"--images {location}: no such folder or ZIP file")
+
+
+def fetch_url(url: str, *, timeout: float, max_bytes: int) -> bytes:
+    """Download with a timeout, reading at most max_bytes (+1 to notice a larger file)."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ImageProblem(f"{url!r} is not an http(s) URL")
+    request = urllib.request.Request(url, headers={"User-Agent": "ArtAlign/1.0 (research image import)"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(max_bytes + 1)
+    except urllib.error.HTTPError as exc:
+        raise ImageProblem(f"cannot fetch {url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ImageProblem(f"cannot fetch {url}: {reason} (use --defer-download to keep the URL for later)") from None
+    if len(data) > max_bytes:
+        raise _too_big(len(data), max_bytes)
+    return data

@@ -1,0 +1,319 @@
+"""Import services: artworks from a manifest, judgements from a long CSV.
+
+Each import validates every row first and writes nothing if any row is bad (all errors are
+reported at once, each naming row, field and reason), unless the caller asks to skip bad rows.
+The management commands, and later the REST API and dashboard, call these functions.
+"""
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone as dj_timezone
+from django.utils.dateparse import parse_datetime
+
+from .images import ImageInfo, ImageProblem, fetch_url, inspect_image, open_images
+from .models import Artwork, Dimension, ExpertLabel, Judgement, Participant, Study
+from .tables import ImportFailed, RowError, apply_overrides, read_table
+
+ARTWORK_FIELDS = ("title", "artist", "year", "style", "period", "school", "genre", "origin",
+                  "generator", "prompt", "source", "license")
+ORIGINS = {"human": "human", "ai": "ai", "human-made": "human", "ai-generated": "ai", "": ""}
+YEAR_RE = re.compile(r"\d{3,4}")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    notices: list[str] = field(default_factory=list)
+    skipped: list[RowError] = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    row: int
+    external_id: str
+    fields: dict
+    experts: dict  # Dimension -> value
+    data: bytes | None = None
+    info: ImageInfo | None = None
+    url: str = ""
+
+
+def _finish(errors: list[RowError], skip_bad_rows: bool, result: ImportResult) -> None:
+    if errors and not skip_bad_rows:
+        raise ImportFailed(errors)
+    result.skipped = errors
+
+
+def _check_mapping(rows: list[dict], mapping: dict[str, str]) -> None:
+    if rows:
+        missing = [RowError(0, column, f"--map {f}={column}: no such column") for f, column in mapping.items()
+                   if column not in rows[0]]
+        if missing:
+            raise ImportFailed(missing)
+
+
+def artwork_fields(row: dict, number: int, errors: list[RowError]) -> tuple[dict, dict]:
+    """The Artwork fields and free-form metadata of one manifest row (errors appended, not raised)."""
+    fields = {name: str(row.get(name, "")) for name in ARTWORK_FIELDS}
+    origin = fields["origin"].strip().casefold()
+    if origin not in ORIGINS:
+        errors.append(RowError(number, "origin", f"{fields['origin']!r} is not 'human' or 'ai'"))
+    fields["origin"] = ORIGINS.get(origin, "")
+    years = [int(y) for y in YEAR_RE.findall(fields["year"])]
+    if years:
+        fields["year_start"], fields["year_end"] = years[0], years[-1]
+        if years[-1] < years[0]:
+            errors.append(RowError(number, "year", f"{fields['year']!r}: the range ends before it starts"))
+    skip = set(ARTWORK_FIELDS) | {"id", "file", "url"}
+    metadata = {key: value for key, value in row.items()
+                if key not in skip and not key.startswith("expert_") and value != "" and not hasattr(value, "shape")}
+    return fields, metadata
+
+
+def _expert_labels(row: dict, number: int, dims: dict[str, Dimension], errors: list[RowError]) -> dict:
+    labels = {}
+    for column, raw in row.items():
+        if not column.startswith("expert_") or raw == "":
+            continue
+        dim = dims.get(column.removeprefix("expert_"))
+        if dim is None:
+            errors.append(RowError(number, column, f"the study has no dimension {column.removeprefix('expert_')!r}"
+                                                   f" (dimensions: {', '.join(dims)})"))
+            continue
+        try:
+            labels[dim] = dim.parse_value(raw)
+        except ValueError as exc:
+            errors.append(RowError(number, column, str(exc)))
+    return labels
+
+
+def _read_image(prepared: _Prepared, row: dict, images, url_column: str, defer: bool) -> bytes | None:
+    name = str(row.get("file", ""))
+    if name:
+        if images is None:
+            raise ImageProblem("the row names a file but no --images folder or ZIP was given")
+        return images.read(name)
+    prepared.url = str(row.get(url_column, ""))
+    if not prepared.url:
+        raise ImageProblem(f"the row has neither 'file' nor '{url_column}'")
+    if defer:
+        return None
+    return fetch_url(prepared.url, timeout=settings.IMPORT_URL_TIMEOUT_S, max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
+
+
+def artworks_import(
+    study: Study,
+    manifest,
+    *,
+    images=None,
+    url_column: str = "url",
+    set_values: dict | None = None,
+    mapping: dict | None = None,
+    defer_download: bool = False,
+    skip_bad_rows: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import a manifest (CSV or parquet): images from a folder, a ZIP or URLs, checked and deduplicated.
+
+    A row whose image has the same sha256 as an earlier row or a stored artwork, or whose id is
+    already in the study, is reported as a notice and not stored twice.
+    """
+    mapping = mapping or {}
+    rows = read_table(manifest, one_of=("file", url_column))
+    _check_mapping(rows, mapping)
+    try:
+        reader = open_images(images, settings.IMPORT_MAX_IMAGE_BYTES)
+    except ImageProblem as exc:
+        raise ImportFailed([RowError(0, "--images", str(exc))]) from None
+    dims = {d.key: d for d in study.dimensions.all()}
+    stored_ids = set(study.artworks.values_list("external_id", flat=True))
+    stored_shas = dict(study.artworks.exclude(sha256="").values_list("sha256", "external_id"))
+    errors, result, ready, seen_ids, seen_shas = [], ImportResult(), [], {}, {}
+    for number, raw in enumerate(rows, start=1):
+        row = apply_overrides(raw, set_values or {}, mapping)
+        row_errors: list[RowError] = []
+        external_id = str(row.get("id") or row.get("file") or row.get(url_column) or "")
+        fields, metadata = artwork_fields(row, number, row_errors)
+        prepared = _Prepared(number, external_id, {**fields, "metadata": metadata},
+                             _expert_labels(row, number, dims, row_errors))
+        try:
+            prepared.data = _read_image(prepared, row, reader, url_column, defer_download)
+            if prepared.data is not None:
+                prepared.info = inspect_image(prepared.data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS)
+        except ImageProblem as exc:
+            row_errors.append(RowError(number, "file" if row.get("file") else url_column, str(exc)))
+        if external_id in seen_ids:
+            row_errors.append(RowError(number, "id", f"{external_id!r} repeats row {seen_ids[external_id]}"))
+        if row_errors:
+            errors.extend(row_errors)
+        elif external_id in stored_ids:
+            result.notices.append(f"row {number}: {external_id!r} is already in the study; not imported again")
+        elif prepared.info and (prepared.info.sha256 in seen_shas or prepared.info.sha256 in stored_shas):
+            first = seen_shas.get(prepared.info.sha256) or f"stored artwork {stored_shas[prepared.info.sha256]!r}"
+            result.notices.append(f"row {number}: same image (sha256 {prepared.info.sha256[:12]}) as {first};"
+                                  " not stored twice")
+        else:
+            ready.append(prepared)
+            if prepared.info:
+                seen_shas[prepared.info.sha256] = f"row {number}"
+        seen_ids.setdefault(external_id, number)
+        if progress:
+            progress(number, len(rows))
+    _finish(errors, skip_bad_rows, result)
+    _store_artworks(study, ready)
+    result.created = len(ready)
+    return result
+
+
+def _store_artworks(study: Study, ready: list[_Prepared]) -> None:
+    """Write image files, then rows in one transaction; on failure remove the files just written."""
+    written = []
+    try:
+        artworks = []
+        for item in ready:
+            artwork = Artwork(study=study, external_id=item.external_id, image_url=item.url, **item.fields)
+            if item.info:
+                _attach_image(artwork, item.data, item.info)
+                written.append(artwork.image.name)
+            artworks.append(artwork)
+        with transaction.atomic():
+            Artwork.objects.bulk_create(artworks)
+            ExpertLabel.objects.bulk_create(
+                ExpertLabel(artwork=artwork, dimension=dim, value=value, source="manifest")
+                for artwork, item in zip(artworks, ready) for dim, value in item.experts.items()
+            )
+    except BaseException:
+        for name in written:
+            default_storage.delete(name)
+        raise
+
+
+def _attach_image(artwork: Artwork, data: bytes, info: ImageInfo) -> None:
+    # Content-addressed names: the same bytes always land in the same file.
+    artwork.image.save(f"{info.sha256}{info.extension}", ContentFile(data), save=False)
+    artwork.sha256, artwork.file_size = info.sha256, info.size
+    artwork.width, artwork.height = info.width, info.height
+
+
+def artwork_ensure_image(artwork: Artwork) -> Artwork:
+    """Fetch a deferred download now; raises ImageProblem saying why it cannot be had."""
+    if artwork.image or not artwork.image_url:
+        if not artwork.image:
+            raise ImageProblem(f"artwork {artwork.external_id!r} has no image and no URL")
+        return artwork
+    data = fetch_url(artwork.image_url, timeout=settings.IMPORT_URL_TIMEOUT_S,
+                     max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
+    info = inspect_image(data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS)
+    _attach_image(artwork, data, info)
+    artwork.save(update_fields=["image", "sha256", "file_size", "width", "height"])
+    return artwork
+
+
+def _parse_created_at(raw: str) -> datetime:
+    parsed = parse_datetime(raw)
+    if parsed is None:
+        raise ValueError(f"{raw!r} is not an ISO 8601 date-time")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def judgements_import(
+    study: Study, path, *, create_artworks: bool = False, skip_bad_rows: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import long-format judgements: participant,artwork,dimension,value[,response_ms,created_at].
+
+    Participants are created as needed (source "import"). A judgement already stored with the
+    same value is a notice; with a different value it is an error (a judgement is never changed).
+    """
+    rows = read_table(path, required=("participant", "artwork", "dimension", "value"))
+    dims = {d.key: d for d in study.dimensions.all()}
+    artworks = dict(study.artworks.values_list("external_id", "id"))
+    stored = {
+        (p, a, d): v for p, a, d, v in Judgement.objects.filter(dimension__study=study).values_list(
+            "participant__external_id", "artwork__external_id", "dimension__key", "value")
+    }
+    errors, result, ready, seen, new_artworks = [], ImportResult(), [], {}, {}
+    now = dj_timezone.now()
+    for number, row in enumerate(rows, start=1):
+        row_errors = []
+        for column in ("participant", "artwork", "dimension"):
+            if not str(row[column]):
+                row_errors.append(RowError(number, column, "empty"))
+        dim = dims.get(row["dimension"])
+        if row["dimension"] and dim is None:
+            row_errors.append(RowError(number, "dimension", f"the study has no dimension {row['dimension']!r}"
+                                                           f" (dimensions: {', '.join(dims)})"))
+        if row["artwork"] and row["artwork"] not in artworks:
+            if create_artworks:
+                new_artworks.setdefault(row["artwork"], number)
+            else:
+                row_errors.append(RowError(number, "artwork", f"no artwork {row['artwork']!r} in the study"
+                                                             " (--create-artworks creates image-less ones)"))
+        value = None
+        if dim is not None:
+            try:
+                value = dim.parse_value(row["value"])
+            except ValueError as exc:
+                row_errors.append(RowError(number, "value", f"{exc} for dimension {dim.key!r} ({dim.kind})"))
+        response_ms = str(row.get("response_ms", ""))
+        if response_ms and not response_ms.isdigit():
+            row_errors.append(RowError(number, "response_ms", f"{response_ms!r} is not a whole number of ms"))
+        created_at = now
+        if row.get("created_at"):
+            try:
+                created_at = _parse_created_at(str(row["created_at"]))
+            except ValueError as exc:
+                row_errors.append(RowError(number, "created_at", str(exc)))
+        key = (str(row["participant"]), str(row["artwork"]), str(row["dimension"]))
+        if key in seen:
+            row_errors.append(RowError(number, "value", f"a second judgement for the same participant, artwork and"
+                                                        f" dimension (first in row {seen[key]})"))
+        elif key in stored and not row_errors:
+            if stored[key] != value:
+                row_errors.append(RowError(number, "value", f"already stored as {stored[key]!r}; judgements are"
+                                                            " not changed by import"))
+            else:
+                result.notices.append(f"row {number}: already stored with the same value")
+                seen[key] = number
+                continue
+        seen.setdefault(key, number)
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            ready.append((key, value, int(response_ms) if response_ms else None, created_at))
+        if progress:
+            progress(number, len(rows))
+    _finish(errors, skip_bad_rows, result)
+    with transaction.atomic():
+        needed = sorted({key[1] for key, *_ in ready} & new_artworks.keys())
+        created = Artwork.objects.bulk_create(
+            Artwork(study=study, external_id=external_id, metadata={"created_by": "import_judgements"})
+            for external_id in needed
+        )
+        artworks.update({a.external_id: a.id for a in created})
+        participants = _participants_for(study, {key[0] for key, *_ in ready})
+        Judgement.objects.bulk_create(
+            Judgement(participant_id=participants[p], artwork_id=artworks[a], dimension=dims[d], value=value,
+                      response_ms=ms, created_at=created_at)
+            for (p, a, d), value, ms, created_at in ready
+        )
+    if created:
+        result.notices.append(f"created {len(created)} image-less artwork(s) for unknown ids")
+    result.created = len(ready)
+    return result
+
+
+def _participants_for(study: Study, external_ids: set[str]) -> dict[str, int]:
+    existing = dict(study.participants.filter(external_id__in=external_ids).values_list("external_id", "id"))
+    Participant.objects.bulk_create(
+        Participant(study=study, external_id=pid, source=Participant.Source.IMPORT)
+        for pid in sorted(external_ids - existing.keys())
+    )
+    return dict(study.participants.filter(external_id__in=external_ids).values_list("external_id", "id"))

@@ -1,0 +1,32 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations.studies import StudySpecError, study_create, study_spec_load, study_template_load, template_names
+
+
+class Command(BaseCommand):
+    help = "Create a study from a template or from a study file (YAML or JSON)."
+
+    def add_arguments(self, parser):
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--template", help=f"a built-in template: {', '.join(template_names())}")
+        source.add_argument("--from-file", help="a study file, YAML or JSON")
+        parser.add_argument("--slug", required=True, help="the study's short name, used in its URLs")
+        parser.add_argument("--title", help="overrides the file's title")
+        parser.add_argument("--open", action="store_true", help="open the study to participants at once")
+
+    def handle(self, *args, **options):
+        try:
+            if options["template"]:
+                spec = study_template_load(options["template"])
+            else:
+                spec = study_spec_load(options["from_file"])
+            if options["title"]:
+                spec["title"] = options["title"]
+            study = study_create(spec, options["slug"], template=options["template"] or "")
+        except StudySpecError as exc:
+            raise CommandError(str(exc)) from None
+        if options["open"]:
+            study.status = study.Status.OPEN
+            study.save(update_fields=["status"])
+        keys = ", ".join(study.dimensions.values_list("key", flat=True))
+        self.stdout.write(self.style.SUCCESS(f"created study {study.slug!r} ({study.status}) with dimensions {keys}"))

@@ -1,0 +1,194 @@
+"""Study files (YAML or JSON) and the study template: read, validate, create.
+
+A study file holds the study's settings and a list of dimensions (see the design's "Interfaces").
+Fields this module does not know are kept: on the study in `Study.extra`, on a dimension in
+`Dimension.extra`.
+"""
+import re
+import string
+from pathlib import Path
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import transaction
+
+from .models import Dimension, Study
+from .values import DEFAULT_LEVEL, KINDS, LEVELS
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "study_templates"
+STUDY_FIELDS = {
+    "title": str,
+    "description": str,
+    "instructions": str,
+    "consent_text": str,
+    "items_per_session": int,
+    "target_judgements_per_item": int,
+    "attention_check_rate": float,
+    "completion_url": str,
+    "completion_code": str,
+}
+DIMENSION_FIELDS = {"key", "kind", "question", "labels", "level", "prompts", "scale"}
+KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
+
+
+class StudySpecError(ValueError):
+    """A study file that cannot become a study; `errors` lists every problem found."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("invalid study file:\n  " + "\n  ".join(errors))
+
+
+def template_names() -> list[str]:
+    return sorted(path.stem for path in TEMPLATES_DIR.glob("*.yaml"))
+
+
+def study_spec_load(path: Path | str) -> dict:
+    """Read a study file; YAML is a superset of JSON, so one parser reads both."""
+    path = Path(path)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StudySpecError([f"cannot read {path}: {exc.strerror}"]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise StudySpecError([f"{path} is not valid YAML or JSON: {exc}"]) from None
+    if not isinstance(spec, dict):
+        raise StudySpecError([f"{path}: expected a mapping with a 'dimensions' list at the top"])
+    return spec
+
+
+def study_template_load(name: str) -> dict:
+    path = TEMPLATES_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise StudySpecError([f"no study template {name!r}; available: {', '.join(template_names())}"])
+    return study_spec_load(path)
+
+
+def _template_fields(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def _validate_labels(where: str, kind: str, labels, errors: list[str]) -> None:
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x.strip() for x in labels):
+        errors.append(f"{where}: field 'labels': a {kind} dimension needs a non-empty list of text labels")
+        return
+    folded = [label.casefold() for label in labels]
+    if len(set(folded)) != len(folded):
+        errors.append(f"{where}: field 'labels': labels repeat (compared case-insensitively)")
+    if kind == "binary" and len(labels) != 2:
+        errors.append(f"{where}: field 'labels': a binary dimension has exactly 2 labels, got {len(labels)}")
+
+
+def _validate_scale(where: str, scale, errors: list[str]) -> None:
+    if not isinstance(scale, dict) or not isinstance(scale.get("min"), int) or not isinstance(scale.get("max"), int):
+        errors.append(f"{where}: field 'scale': a rating needs scale: {{min: int, max: int}}")
+        return
+    if scale["min"] >= scale["max"]:
+        errors.append(f"{where}: field 'scale': min must be below max")
+    for point in scale.get("anchors") or {}:
+        if not (isinstance(point, int) and scale["min"] <= point <= scale["max"]):
+            errors.append(f"{where}: field 'scale.anchors': {point!r} is not a point of the scale")
+
+
+def _validate_prompts(where: str, dim: dict, errors: list[str]) -> None:
+    prompts = dim.get("prompts", [])
+    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+        errors.append(f"{where}: field 'prompts': expected a list of text templates")
+        return
+    for prompt in prompts:
+        unknown = _template_fields(prompt) - {"label"}
+        if unknown:
+            errors.append(f"{where}: field 'prompts': {prompt!r} uses {sorted(unknown)}; only {{label}} is filled in")
+    label_prompts = dim.get("label_prompts", {})
+    if not isinstance(label_prompts, dict):
+        errors.append(f"{where}: field 'label_prompts': expected a mapping label -> list of prompts")
+        return
+    for label in label_prompts:
+        if label not in (dim.get("labels") or []):
+            errors.append(f"{where}: field 'label_prompts': {label!r} is not one of the labels")
+
+
+def study_spec_validate(spec: dict) -> list[dict]:
+    """Every problem in the study file at once, as StudySpecError; else the normalised dimensions."""
+    errors = []
+    for field, kind in STUDY_FIELDS.items():
+        value = spec.get(field)
+        if value is not None and not isinstance(value, kind) and not (kind is float and isinstance(value, int)):
+            errors.append(f"field {field!r}: expected {kind.__name__}, got {value!r}")
+    rate = spec.get("attention_check_rate", 0)
+    if isinstance(rate, (int, float)) and not 0 <= rate <= 1:
+        errors.append(f"field 'attention_check_rate': {rate} is not between 0 and 1")
+    for field in ("items_per_session", "target_judgements_per_item"):
+        if isinstance(spec.get(field), int) and spec[field] < 1:
+            errors.append(f"field {field!r}: must be at least 1")
+    dims = spec.get("dimensions")
+    if not isinstance(dims, list) or not dims:
+        raise StudySpecError(errors + ["field 'dimensions': a study needs a non-empty list of dimensions"])
+
+    normalised, seen = [], set()
+    for index, dim in enumerate(dims):
+        key = dim.get("key") if isinstance(dim, dict) else None
+        where = f"dimensions[{index}]" + (f" ({key})" if key else "")
+        if not isinstance(dim, dict):
+            errors.append(f"{where}: expected a mapping")
+            continue
+        if not isinstance(key, str) or not KEY_RE.match(key):
+            errors.append(f"{where}: field 'key': lower-case letters, digits, '_' or '-', starting with a letter")
+        elif key in seen:
+            errors.append(f"{where}: field 'key': {key!r} appears twice")
+        seen.add(key)
+        kind = dim.get("kind")
+        if kind not in KINDS:
+            errors.append(f"{where}: field 'kind': {kind!r} is not one of {', '.join(KINDS)}")
+            continue
+        if not isinstance(dim.get("question"), str) or not dim["question"].strip():
+            errors.append(f"{where}: field 'question': the question shown to people is required")
+        if kind == "rating":
+            _validate_scale(where, dim.get("scale"), errors)
+        else:
+            _validate_labels(where, kind, dim.get("labels"), errors)
+        level = dim.get("level", DEFAULT_LEVEL[kind])
+        if level not in LEVELS:
+            errors.append(f"{where}: field 'level': {level!r} is not one of {', '.join(LEVELS)}")
+        _validate_prompts(where, dim, errors)
+        normalised.append({**dim, "level": level})
+    if errors:
+        raise StudySpecError(errors)
+    return normalised
+
+
+def _dimension_from_spec(study: Study, position: int, dim: dict) -> Dimension:
+    scale = dim.get("scale") or {}
+    return Dimension(
+        study=study,
+        key=dim["key"],
+        position=position,
+        question=dim["question"].strip(),
+        kind=dim["kind"],
+        labels=dim.get("labels") or [],
+        scale_min=scale.get("min"),
+        scale_max=scale.get("max"),
+        anchors={str(point): words for point, words in (scale.get("anchors") or {}).items()},
+        level=dim["level"],
+        prompts=dim.get("prompts") or [],
+        extra={k: v for k, v in dim.items() if k not in DIMENSION_FIELDS},
+    )
+
+
+@transaction.atomic
+def study_create(spec: dict, slug: str, *, owner=None, template: str = "") -> Study:
+    """Create a study and its dimensions from a study file's contents, all or nothing."""
+    dims = study_spec_validate(spec)
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise StudySpecError([f"slug {slug!r}: use letters, digits, '-' or '_' only"]) from None
+    if Study.objects.filter(slug=slug).exists():
+        raise StudySpecError([f"a study with slug {slug!r} already exists"])
+    fields = {field: spec[field] for field in STUDY_FIELDS if spec.get(field) is not None}
+    fields.setdefault("title", slug)
+    extra = {k: v for k, v in spec.items() if k not in STUDY_FIELDS and k != "dimensions"}
+    study = Study.objects.create(slug=slug, owner=owner, template=template, extra=extra, **fields)
+    Dimension.objects.bulk_create(_dimension_from_spec(study, i, dim) for i, dim in enumerate(dims))
+    return study

@@ -1,0 +1,27 @@
+from PIL import Image
+
+from annotations.models import ExpertLabel, Judgement
+
+
+def test_the_demo_set_is_synthetic_labelled_and_has_deformed_variants(demo_study):
+    artworks = list(demo_study.artworks.all())
+    assert len(artworks) == 24
+    assert all(a.metadata["synthetic"] == "yes" and "not a real painting" in a.source for a in artworks)
+    deformed = [a for a in artworks if "deformed" in a.title]
+    assert len(deformed) == 8 and all(a.origin == "ai" for a in deformed)
+    assert ExpertLabel.objects.filter(dimension__key="deformation", value="yes").count() == 8
+
+
+def test_the_demo_images_differ_in_look(demo_study):
+    means = {}
+    for artwork in demo_study.artworks.exclude(title__contains="deformed"):
+        look = artwork.external_id.split("_")[1]
+        with Image.open(artwork.image.path) as image:
+            means.setdefault(look, []).append(image.convert("L").resize((1, 1)).getpixel((0, 0)))
+    assert len(means) == 4
+    assert max(sum(v) / len(v) for v in means.values()) - min(sum(v) / len(v) for v in means.values()) > 40
+
+
+def test_simulated_judgements_cover_every_artwork_and_are_marked_simulated(demo_study):
+    assert Judgement.objects.filter(artwork__study=demo_study).values("artwork").distinct().count() == 24
+    assert set(demo_study.participants.values_list("external_id", flat=True)) == {f"simulated-{i:02d}" for i in range(1, 9)}

@@ -1,0 +1,71 @@
+import json
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+
+from annotations.models import Study
+
+TEMPLATE_KEYS = ["content", "scene", "style", "period", "deformation", "origin", "aesthetic"]
+
+
+def test_create_study_from_the_template_has_the_seven_dimensions_with_labels_levels_and_prompts(db):
+    call_command("create_study", "--template", "clip-art-perception", "--slug", "s1")
+    study = Study.objects.get(slug="s1")
+    dims = {d.key: d for d in study.dimensions.all()}
+    assert list(dims) == TEMPLATE_KEYS
+    assert len(dims["style"].labels) == 19 and "impressionism" in dims["style"].labels
+    assert dims["period"].level == "ordinal" and dims["period"].labels[0] == "XV century"
+    assert dims["origin"].kind == "binary" and dims["origin"].extra["label_prompts"]["ai"]
+    assert (dims["aesthetic"].scale_min, dims["aesthetic"].scale_max, dims["aesthetic"].level) == (1, 7, "interval")
+    assert dims["content"].kind == "multi" and "{label}" in dims["content"].prompts[0]
+    assert study.template == "clip-art-perception" and study.status == "draft"
+
+
+@pytest.mark.parametrize("dump,suffix", [(yaml.safe_dump, ".yaml"), (json.dumps, ".json")])
+def test_create_study_from_a_file_keeps_its_settings_and_extra_fields(db, tmp_path, dump, suffix):
+    spec = {
+        "title": "Two questions", "items_per_session": 10, "lab_notes": "pilot",
+        "dimensions": [
+            {"key": "style", "kind": "single", "question": "Style?", "labels": ["renaissance", "baroque"],
+             "prompts": ["a {label} painting"]},
+            {"key": "beauty", "kind": "rating", "question": "How beautiful?", "scale": {"min": 1, "max": 5}},
+        ],
+    }
+    path = tmp_path / f"study{suffix}"
+    path.write_text(dump(spec))
+    call_command("create_study", "--from-file", str(path), "--slug", "two")
+    study = Study.objects.get(slug="two")
+    assert (study.title, study.items_per_session, study.extra) == ("Two questions", 10, {"lab_notes": "pilot"})
+    style, beauty = study.dimensions.all()
+    assert style.level == "nominal" and beauty.level == "interval"  # defaults follow the kind
+    assert (beauty.scale_min, beauty.scale_max) == (1, 5)
+
+
+def test_a_bad_study_file_lists_every_problem_and_creates_nothing(db, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"attention_check_rate": 2, "dimensions": [
+        {"key": "style", "kind": "single", "question": "Style?", "labels": []},
+        {"key": "style", "kind": "colour", "question": "?"},
+        {"key": "origin", "kind": "binary", "question": "Who?", "labels": ["human", "ai", "both"],
+         "prompts": ["a {lable} image"]},
+        {"key": "beauty", "kind": "rating", "question": "?", "scale": {"min": 5, "max": 1}},
+    ]}))
+    with pytest.raises(CommandError) as error:
+        call_command("create_study", "--from-file", str(path), "--slug", "bad")
+    message = str(error.value)
+    for expected in ["attention_check_rate", "dimensions[0] (style): field 'labels'", "'style' appears twice",
+                     "'colour' is not one of", "exactly 2 labels", "['lable']", "min must be below max"]:
+        assert expected in message
+    assert not Study.objects.exists()
+
+
+def test_an_unknown_template_names_the_available_ones(db):
+    with pytest.raises(CommandError, match="available: clip-art-perception"):
+        call_command("create_study", "--template", "nope", "--slug", "x")
+
+
+def test_a_second_study_with_the_same_slug_is_refused(db):
+    call_command("create_study", "--template", "clip-art-perception", "--slug", "dup")
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("create_study", "--template", "clip-art-perception", "--slug", "dup")

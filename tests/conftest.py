@@ -1,0 +1,70 @@
+"""Shared fixtures: the cast (owner, outsider), the real data folders, and service requirements.
+
+Under CI (`CI=true`, set by .ci/run) a missing service or data folder is a failure, not a skip.
+"""
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ARTALIGN_SHARED", PROJECT_ROOT.parent / "shared"))
+UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a user's machine without the thing; fail under CI, where it must be there."""
+    if condition:
+        return
+    if UNDER_CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def shared_artworks() -> Path:
+    folder = SHARED / "artworks"
+    require((folder / "manifest.csv").is_file(), f"the real artwork set is not at {folder}")
+    return folder
+
+
+@pytest.fixture
+def realdata() -> Path:
+    folder = SHARED / "realdata" / "ai-pastiche-nga"
+    require((folder / "ai_pastiche.parquet").is_file(), f"the AI-Pastiche/NGA data is not at {folder}")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    """Every test writes images into its own folder, never into the project's."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture
+def study(db):
+    from annotations.studies import study_create, study_template_load
+
+    return study_create(study_template_load("clip-art-perception"), "perception", template="clip-art-perception")
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_user("owner", password="owner-pass-1")
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    return django_user_model.objects.create_user("outsider", password="outsider-pass-1")
+
+
+@pytest.fixture
+def demo_study(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path / "var"
+    settings.DEBUG = True  # the demo's known login exists only in the embedded (DEBUG) mode
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    from annotations.models import Study
+
+    return Study.objects.get(slug="demo")
