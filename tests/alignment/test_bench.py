@@ -1,0 +1,14 @@
+from alignment import bench
+
+
+def test_benchmark_runs_on_a_small_study_and_its_checks_pass(capsys):
+    exit_code = bench.main(["--items", "300", "--raters", "5", "--dims", "7", "--boot", "30", "--loop", "3"])
+    printed = capsys.readouterr().out
+    assert exit_code == 0
+    assert "Checks (tolerance 1e-09): passed" in printed
+    assert printed.count("nominal") >= 3 and "interval" in printed and "ordinal" in printed
+
+
+def test_quick_flag_shrinks_the_run():
+    args = bench.parse_args(["--quick"])
+    assert (args.items, args.boot, args.loop) == (2_000, 200, 10)
