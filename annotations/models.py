@@ -16,6 +16,10 @@ class Study(models.Model):
         OPEN = "open"
         CLOSED = "closed"
 
+    class FailAction(models.TextChoices):
+        FLAG = "flag", "flag the participant for exclusion"
+        END = "end", "end the session"
+
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -25,6 +29,10 @@ class Study(models.Model):
     items_per_session = models.PositiveIntegerField(default=20)
     target_judgements_per_item = models.PositiveIntegerField(default=5)
     attention_check_rate = models.FloatField(default=0.0)
+    attention_fail_limit = models.PositiveIntegerField(
+        default=1, help_text="Failed attention checks after which the action below is taken")
+    attention_fail_action = models.CharField(max_length=5, choices=FailAction.choices, default=FailAction.FLAG)
+    questionnaire = models.BooleanField(default=True, help_text="Ask the short background questionnaire")
     completion_url = models.URLField(blank=True)
     completion_code = models.CharField(max_length=64, blank=True)
     template = models.CharField(max_length=80, blank=True, help_text="Template the study was made from")
@@ -42,6 +50,9 @@ class Study(models.Model):
             ),
             models.CheckConstraint(condition=Q(items_per_session__gte=1), name="study_items_per_session_positive"),
             models.CheckConstraint(condition=Q(status__in=["draft", "open", "closed"]), name="study_status_valid"),
+            models.CheckConstraint(condition=Q(attention_fail_limit__gte=1), name="study_attention_fail_limit_positive"),
+            models.CheckConstraint(condition=Q(attention_fail_action__in=["flag", "end"]),
+                                   name="study_attention_fail_action_valid"),
         ]
 
     def __str__(self) -> str:
@@ -212,6 +223,13 @@ class Session(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["study", "phase"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phase__in=["consent", "instructions", "questionnaire", "judging", "completed", "declined",
+                                       "terminated"]),
+                name="session_phase_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"session {self.pk} ({self.participant})"
@@ -237,6 +255,11 @@ class Assignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "artwork"], name="assignment_artwork_once_per_session"),
             models.UniqueConstraint(fields=["session", "position"], name="assignment_position_unique"),
+            models.CheckConstraint(condition=Q(status__in=["held", "done", "released"]), name="assignment_status_valid"),
+            models.CheckConstraint(condition=~Q(status="held") | Q(held_until__isnull=False),
+                                   name="assignment_held_has_hold"),
+            models.CheckConstraint(condition=~Q(status="done") | Q(completed_at__isnull=False),
+                                   name="assignment_done_has_time"),
         ]
         indexes = [models.Index(fields=["artwork", "status"])]
 
@@ -247,6 +270,8 @@ class Judgement(models.Model):
     dimension = models.ForeignKey(Dimension, on_delete=models.CASCADE, related_name="judgements")
     session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="judgements")
     value = models.JSONField(help_text="A label, a list of labels (multi), or a number (rating)")
+    severity = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How strong, when the dimension asks for it (deformation: yes, 1-5)")
     response_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Measured on the server")
     client_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Measured in the browser")
     shown = models.JSONField(default=dict, blank=True, help_text="Question wording and label order on screen")
@@ -262,3 +287,42 @@ class Judgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant} {self.artwork} {self.dimension.key}={self.value}"
+
+
+class AttentionCheck(models.Model):
+    """An item with a known answer and how the participant answered it.
+
+    Kept apart from Judgement so that checks never count in agreement statistics. An instructed
+    check tells the participant which answer to give; a gold check asks the question of an
+    artwork whose expert label is marked gold.
+    """
+
+    class Kind(models.TextChoices):
+        INSTRUCTED = "instructed", "instructed response"
+        GOLD = "gold", "gold expert label"
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="attention_check")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="attention_checks")
+    dimension = models.ForeignKey(Dimension, on_delete=models.CASCADE, related_name="attention_checks")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    expected = models.JSONField(help_text="The answer that passes, in the dimension's canonical form")
+    instruction = models.CharField(max_length=300, blank=True, help_text="Shown above the question (instructed)")
+    answer = models.JSONField(null=True, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    client_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["instructed", "gold"]), name="attention_check_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True, passed__isnull=True)
+                | Q(answered_at__isnull=False, passed__isnull=False),
+                name="attention_check_answered_has_result",
+            ),
+        ]
+        indexes = [models.Index(fields=["participant", "passed"])]
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.kind} check: {self.passed}"

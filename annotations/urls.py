@@ -1,10 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import crowd_views, views
 
 app_name = "annotations"
 urlpatterns = [
     path("", views.home, name="home"),
     path("studies/", views.study_list, name="study_list"),
     path("studies/<slug:slug>/", views.study_detail, name="study_detail"),
+    # The annotator site (crowd sessions): one entry per study, a POST per step.
+    path("s/<slug:slug>/", crowd_views.session_entry, name="session_entry"),
+    path("s/<slug:slug>/consent/", crowd_views.session_consent_view, name="session_consent"),
+    path("s/<slug:slug>/instructions/", crowd_views.session_instructions_view, name="session_instructions"),
+    path("s/<slug:slug>/questionnaire/", crowd_views.session_questionnaire_view, name="session_questionnaire"),
+    path("s/<slug:slug>/judge/", crowd_views.session_judge_view, name="session_judge"),
+    path("s/<slug:slug>/image/<int:assignment_id>/", crowd_views.session_image, name="session_image"),
 ]

@@ -143,6 +143,7 @@ CELERY_TASK_ROUTES = {"clipworker.tasks.*": {"queue": "clip"}}
 CLIP_MODEL = env_str("CLIP_MODEL", "openai/clip-vit-large-patch14-336")
 CLIP_DEVICE = env_str("CLIP_DEVICE", "auto")
 CLIP_BATCH_SIZE = env_int("CLIP_BATCH_SIZE", 32)
+CLIP_TASK_ARTWORKS = env_int("CLIP_TASK_ARTWORKS", 128)  # artworks per Celery task
 
 REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

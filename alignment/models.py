@@ -1,0 +1,37 @@
+"""Stored alignment reports: the format-independent JSON a report was built as, and what it was built from.
+
+`content_json` is the whole report as JSON text (the shape is documented in docs/report-schema.md);
+it holds no timestamp or row id, so the same inputs and seed give byte-identical JSON. It is kept as
+text, not as a JSON column, because PostgreSQL's jsonb reorders keys: the stored text is exactly what
+`alignment_report --format json` wrote, and `content_sha256` can be checked against it. When and
+which row are kept beside it (`created_at`, `id`); `inputs` is a queryable copy of content["inputs"].
+"""
+import json
+
+from django.db import models
+from django.db.models import Q
+
+from annotations.models import Study
+
+
+class Report(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="alignment_reports")
+    created_at = models.DateTimeField(auto_now_add=True)
+    seed = models.BigIntegerField(help_text="Seed of the bootstrap intervals")
+    n_boot = models.PositiveIntegerField(help_text="Bootstrap resamples per interval")
+    content_json = models.TextField(help_text="The report, exactly as `alignment_report --format json` writes it")
+    inputs = models.JSONField(help_text="What the report was computed from (also under content['inputs'])")
+    content_sha256 = models.CharField(max_length=64, help_text="sha256 of `content_json` (UTF-8)")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(n_boot__gte=1), name="report_n_boot_positive")]
+        indexes = [models.Index(fields=["study", "created_at"])]
+
+    @property
+    def content(self) -> dict:
+        """The report as a dict, in the order it was built."""
+        return json.loads(self.content_json)
+
+    def __str__(self) -> str:
+        return f"report {self.pk} on {self.study} (seed {self.seed}, {self.n_boot} resamples)"

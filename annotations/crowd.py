@@ -1,0 +1,235 @@
+"""The annotator's side of a study: who they are, which step they are at, and what they answered.
+
+A session moves consent -> instructions -> [questionnaire] -> judging -> completed, or ends as
+declined (no consent) or terminated (too many failed attention checks, when the study says so).
+Each move is an update guarded by the phase it leaves, so a repeated or late request moves nothing.
+"""
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from .assignment import HOLD, assignments_allocate
+from .models import Assignment, AttentionCheck, Judgement, Participant, Session, Study
+from .questions import BACKGROUND, NOT_SAYING, answers_parse, item_questions
+
+Phase = Session.Phase
+EXTERNAL_ID_RE = re.compile(r"^[^\s<>\"'&]{1,255}$")
+MAX_CLIENT_MS = 24 * 3600 * 1000
+
+
+class SessionError(Exception):
+    """A request the session cannot take; `message` is shown to the participant as is."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+@dataclass(frozen=True)
+class Identity:
+    external_id: str
+    source: str
+    platform_study_id: str = ""
+    platform_session_id: str = ""
+
+
+def identity_from_params(params) -> Identity | None:
+    """Who the link says this is: Prolific's PROLIFIC_PID (with STUDY_ID, SESSION_ID) or `participant`."""
+    if params.get("PROLIFIC_PID") is not None:
+        identity = Identity(params["PROLIFIC_PID"].strip(), Participant.Source.PROLIFIC,
+                            params.get("STUDY_ID", "")[:255], params.get("SESSION_ID", "")[:255])
+    elif params.get("participant") is not None:
+        identity = Identity(params["participant"].strip(), Participant.Source.GENERIC)
+    else:
+        return None
+    if not EXTERNAL_ID_RE.match(identity.external_id):
+        raise SessionError("The participant id in this link is empty or malformed; "
+                           "please open the study again from the link you were given.")
+    return identity
+
+
+def session_find(study: Study, identity: Identity) -> Session | None:
+    return (Session.objects.filter(study=study, participant__external_id=identity.external_id)
+            .select_related("study", "participant").first())
+
+
+def session_by_id(study: Study, session_id) -> Session | None:
+    if not isinstance(session_id, int):
+        return None
+    return Session.objects.filter(study=study, pk=session_id).select_related("study", "participant").first()
+
+
+def session_enter(study: Study, identity: Identity) -> Session:
+    """The participant's one session in this study, created on the first visit, resumed after.
+
+    The unique constraints (participant per study, session per participant) settle two first
+    visits at once: get_or_create falls back to reading the row the other one made.
+    """
+    with transaction.atomic():
+        participant, _ = Participant.objects.get_or_create(
+            study=study, external_id=identity.external_id, defaults={"source": identity.source})
+        session, _ = Session.objects.get_or_create(
+            participant=participant,
+            defaults={"study": study, "seed": secrets.randbits(62), "platform_study_id": identity.platform_study_id,
+                      "platform_session_id": identity.platform_session_id})
+    return session
+
+
+def _phase_move(session: Session, leaving: str, entering: str, **fields) -> bool:
+    moved = Session.objects.filter(pk=session.pk, phase=leaving).update(phase=entering, **fields) == 1
+    session.refresh_from_db()
+    return moved
+
+
+def session_consent(session: Session, agree: bool) -> None:
+    if agree:
+        _phase_move(session, Phase.CONSENT, Phase.INSTRUCTIONS)
+    else:
+        _phase_move(session, Phase.CONSENT, Phase.DECLINED, completed_at=timezone.now())
+
+
+def session_instructions_done(session: Session) -> None:
+    _phase_move(session, Phase.INSTRUCTIONS, Phase.QUESTIONNAIRE if session.study.questionnaire else Phase.JUDGING)
+
+
+def session_questionnaire_save(session: Session, answers: dict[str, str]) -> None:
+    """Store the background answers on the participant (a stratum in reports), then start judging."""
+    expertise, missing = {}, []
+    for key, question, choices in BACKGROUND:
+        allowed = {value for value, _ in choices} | {NOT_SAYING[0]}
+        if answers.get(key) not in allowed:
+            missing.append(question)
+        expertise[key] = answers.get(key)
+    if missing:
+        raise SessionError("Please choose an answer for: " + " / ".join(missing))
+    with transaction.atomic():
+        if _phase_move(session, Phase.QUESTIONNAIRE, Phase.JUDGING):
+            Participant.objects.filter(pk=session.participant_id).update(expertise=expertise)
+
+
+def session_next_assignment(session: Session) -> Assignment | None:
+    """The item to show now (the first one still held), its hold renewed; None once judging is over.
+
+    The first call allocates the session's artworks; the last item done completes the session.
+    """
+    if session.phase != Phase.JUDGING:
+        return None
+    if not Assignment.objects.filter(session=session).exists():
+        assignments_allocate(session)
+    now = timezone.now()
+    with transaction.atomic():
+        held = Assignment.objects.filter(session=session, status=Assignment.Status.HELD)
+        current = held.order_by("position").first()
+        if current is None:
+            _phase_move(session, Phase.JUDGING, Phase.COMPLETED, completed_at=now)
+            return None
+        held.update(held_until=now + HOLD)
+        Assignment.objects.filter(pk=current.pk, served_at__isnull=True).update(served_at=now)
+    return Assignment.objects.select_related("artwork", "attention_check__dimension").get(pk=current.pk)
+
+
+def session_progress(session: Session) -> dict:
+    counts = {status: 0 for status in Assignment.Status.values}
+    for status in Assignment.objects.filter(session=session).values_list("status", flat=True):
+        counts[status] += 1
+    done, total = counts["done"], counts["done"] + counts["held"]
+    return {"done": done, "total": total, "position": min(done + 1, total)}
+
+
+def session_image_artwork(session: Session | None, assignment_id: int):
+    """The artwork behind one of this session's assignments, if it has an image; else None."""
+    if session is None:
+        return None
+    assignment = (Assignment.objects.filter(session=session, pk=assignment_id).exclude(artwork__image="")
+                  .select_related("artwork").first())
+    return assignment.artwork if assignment else None
+
+
+def session_completion_url(session: Session) -> str:
+    """The crowd platform's completion URL, with {code} filled in when the study's URL has it."""
+    return session.study.completion_url.replace("{code}", session.study.completion_code)
+
+
+def client_ms_parse(raw) -> int | None:
+    """The browser's own timing, kept beside the server's; anything implausible is dropped."""
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 <= value <= MAX_CLIENT_MS else None
+
+
+def _answers_stored(assignment: Assignment) -> dict:
+    if assignment.is_attention_check:
+        check = assignment.attention_check
+        return {check.dimension.key: (check.answer, None)}
+    return {j.dimension.key: (j.value, j.severity)
+            for j in Judgement.objects.filter(session_id=assignment.session_id, artwork_id=assignment.artwork_id)
+            .select_related("dimension")}
+
+
+def judgement_record(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None = None) -> str:
+    """Store the answers for one assigned artwork; 'stored', or 'repeat' for an exact resubmission.
+
+    Refused with SessionError, storing nothing: an artwork not assigned to this session (409), an
+    answer outside a question's labels or scale or a missing one (400), different answers for an
+    artwork already answered (409). Attention-check answers go to AttentionCheck, never Judgement.
+    """
+    try:
+        artwork_id = int(artwork_id)
+    except (TypeError, ValueError):
+        raise SessionError("The form did not say which artwork it answers; nothing was saved.") from None
+    now = timezone.now()
+    with transaction.atomic():
+        session = Session.objects.select_for_update().select_related("study").get(pk=session.pk)
+        assignment = (Assignment.objects.filter(session=session, artwork_id=artwork_id)
+                      .select_related("attention_check__dimension").first())
+        if assignment is None:
+            raise SessionError("This artwork is not one of yours; nothing was saved.", 409)
+        questions = item_questions(session, assignment)
+        values, problems = answers_parse(questions, answers)
+        if problems:
+            raise SessionError(" ".join(problems) + " Nothing was saved.")
+        if assignment.status == Assignment.Status.DONE:
+            if _answers_stored(assignment) == values:
+                return "repeat"
+            raise SessionError("You have already answered this artwork; your first answers are kept.", 409)
+        if assignment.status != Assignment.Status.HELD or session.phase != Phase.JUDGING:
+            raise SessionError("This session is no longer taking answers; nothing was saved.", 409)
+        response_ms = int((now - assignment.served_at).total_seconds() * 1000) if assignment.served_at else None
+        timing = {"response_ms": response_ms, "client_ms": client_ms}
+        if assignment.is_attention_check:
+            _check_record(session, assignment.attention_check, values, now, timing)
+        else:
+            Judgement.objects.bulk_create(
+                Judgement(participant_id=session.participant_id, artwork_id=artwork_id, dimension_id=q.dimension_id,
+                          session=session, value=values[q.key][0], severity=values[q.key][1], shown=q.shown,
+                          created_at=now, **timing)
+                for q in questions)
+        Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.HELD).update(
+            status=Assignment.Status.DONE, completed_at=now)
+        if session.phase == Phase.JUDGING and not Assignment.objects.filter(
+                session=session, status=Assignment.Status.HELD).exists():
+            _phase_move(session, Phase.JUDGING, Phase.COMPLETED, completed_at=now)
+    return "stored"
+
+
+def _check_record(session: Session, check: AttentionCheck, values: dict, now, timing: dict) -> None:
+    """Store the check's answer; at the study's limit of failures flag the participant, and end the
+    session if the study says so (its held artworks go back to the pool)."""
+    answer = values[check.dimension.key][0]
+    AttentionCheck.objects.filter(pk=check.pk).update(answer=answer, passed=answer == check.expected,
+                                                      answered_at=now, **timing)
+    failed = AttentionCheck.objects.filter(participant_id=session.participant_id, passed=False).count()
+    study = session.study
+    if failed < study.attention_fail_limit:
+        return
+    Participant.objects.filter(pk=session.participant_id).update(
+        excluded=True, exclusion_reason=f"failed {failed} attention check{'s' if failed > 1 else ''}")
+    if study.attention_fail_action == Study.FailAction.END:
+        Assignment.objects.filter(session=session, status=Assignment.Status.HELD).exclude(pk=check.assignment_id) \
+            .update(status=Assignment.Status.RELEASED)
+        _phase_move(session, Phase.JUDGING, Phase.TERMINATED, completed_at=now)

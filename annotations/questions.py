@@ -1,0 +1,148 @@
+"""What an annotator is asked about one artwork, and how their answers are read.
+
+The same Question objects render the form and are stored in `Judgement.shown`, so every
+judgement records the wording and label order that were on screen. A dimension may ask for its
+labels in a per-person random order (`shuffle_labels: true` in the study file), and a binary one
+for a follow-up scale when its last label is chosen (`severity: {min, max, anchors}`, as the
+template's deformation does). Nothing here reads expert
+labels, predictions or other people's judgements: a question is built from the dimension, the
+session's seed and, for an attention check, its instruction only.
+"""
+import random
+from dataclasses import dataclass, field
+
+from .models import Assignment, AttentionCheck, Dimension, Session
+from .values import parse_value
+
+KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
+BACKGROUND = (
+    ("art_training", "Have you had any training in art or art history?", (
+        ("none", "No"),
+        ("some", "Some: courses, workshops or self-taught"),
+        ("degree", "Yes: a degree, or I work in art"),
+    )),
+    ("museum_visits", "How often do you visit art museums or galleries?", (
+        ("never", "Never or almost never"),
+        ("yearly", "About once a year"),
+        ("several", "A few times a year"),
+        ("monthly", "Monthly or more"),
+    )),
+)
+NOT_SAYING = ("unsaid", "Prefer not to say")
+
+
+@dataclass
+class Option:
+    value: str
+    text: str
+    key: str = ""
+    anchor: str = ""
+
+
+@dataclass
+class Question:
+    key: str
+    kind: str
+    text: str
+    options: list[Option]
+    dimension_id: int | None = None
+    instruction: str = ""
+    required: bool = True
+    severity: "Question | None" = None
+    when: str = ""  # for a follow-up question: the parent answer that asks it
+    parent_field: str = ""
+    shown: dict = field(default_factory=dict)
+
+    @property
+    def input_name(self) -> str:
+        return f"d-{self.key}"
+
+    @property
+    def input_type(self) -> str:
+        return "checkbox" if self.kind == "multi" else "radio"
+
+
+def _keys(values: list) -> list[str]:
+    """Shortcut keys: the digit itself on a 0-9 scale, else 1-9 then a-z in order shown."""
+    if all(isinstance(v, int) and 0 <= v <= 9 for v in values) and values:
+        return [str(v) for v in values]
+    return [KEYS[i] if i < len(KEYS) else "" for i in range(len(values))]
+
+
+def _scale(key: str, text: str, low: int, high: int, anchors: dict) -> Question:
+    points = list(range(low, high + 1))
+    options = [Option(str(p), str(p), k, str(anchors.get(str(p), ""))) for p, k in zip(points, _keys(points))]
+    return Question(key, "rating", text, options)
+
+
+def dimension_question(dimension: Dimension, session: Session, artwork_id: int, check: AttentionCheck | None = None
+                       ) -> Question:
+    """The question as shown; for an attention check, with its instruction and without follow-ups."""
+    instruction = check.instruction if check else ""
+    if dimension.kind == "rating":
+        question = _scale(dimension.key, dimension.question, dimension.scale_min, dimension.scale_max,
+                          dimension.anchors)
+    else:
+        labels = list(dimension.labels)
+        if dimension.extra.get("shuffle_labels") and dimension.kind != "binary":
+            random.Random(f"{session.seed}:{artwork_id}:{dimension.key}").shuffle(labels)
+        options = [Option(label, label, key) for label, key in zip(labels, _keys(labels))]
+        question = Question(dimension.key, dimension.kind, dimension.question, options,
+                            required=dimension.kind != "multi")
+    question.dimension_id = dimension.id
+    question.instruction = instruction
+    severity = dimension.extra.get("severity") if dimension.kind == "binary" and check is None else None
+    if isinstance(severity, dict):
+        anchors = {str(point): words for point, words in (severity.get("anchors") or {}).items()}
+        question.severity = _scale(f"{dimension.key}.severity", severity.get("question", "How severe?"),
+                                   int(severity["min"]), int(severity["max"]), anchors)
+        question.severity.when = str(severity.get("when", dimension.labels[-1]))
+        question.severity.parent_field = question.input_name
+    question.shown = {"question": question.text, "kind": question.kind, "labels": [o.value for o in question.options]}
+    if dimension.kind == "rating":
+        question.shown["anchors"] = {o.value: o.anchor for o in question.options if o.anchor}
+    if instruction:
+        question.shown["instruction"] = instruction
+    if question.severity:
+        question.shown["severity"] = {"question": question.severity.text, "when": question.severity.when,
+                                      "points": [o.value for o in question.severity.options]}
+    return question
+
+
+def item_questions(session: Session, assignment: Assignment) -> list[Question]:
+    """Every dimension of the study; for an attention check, only the checked question."""
+    if assignment.is_attention_check:
+        check = assignment.attention_check
+        return [dimension_question(check.dimension, session, assignment.artwork_id, check)]
+    return [dimension_question(d, session, assignment.artwork_id)
+            for d in Dimension.objects.filter(study_id=session.study_id).order_by("position", "id")]
+
+
+def answers_parse(questions: list[Question], answers: dict[str, list[str]]) -> tuple[dict, list[str]]:
+    """The canonical value (and severity) per question key, and every problem found, in words.
+
+    `answers` maps a question key to the values posted for it (a list; one item except for multi).
+    """
+    values, problems = {}, []
+    for q in questions:
+        given = [a for a in answers.get(q.key, []) if a.strip()]
+        if q.kind != "multi" and len(given) != 1:
+            problems.append(f"Please give one answer to \u201c{q.text}\u201d." if not given
+                            else f"\u201c{q.text}\u201d takes one answer, not {len(given)}.")
+            continue
+        labels = [o.value for o in q.options]
+        low, high = (int(labels[0]), int(labels[-1])) if q.kind == "rating" else (None, None)
+        try:
+            value = parse_value(q.kind, labels, low, high, given if q.kind == "multi" else given[0])
+            if q.kind == "rating" and not isinstance(value, int):
+                raise ValueError(f"{given[0]!r} is not a point of the scale {low}-{high}")
+        except ValueError as exc:
+            problems.append(f"\u201c{q.text}\u201d: {exc}.")
+            continue
+        severity = None
+        if q.severity and value == q.severity.when:
+            follow_up, more = answers_parse([q.severity], answers)
+            severity = follow_up.get(q.severity.key, (None, None))[0]
+            problems.extend(more)
+        values[q.key] = (value, severity)
+    return values, problems

@@ -1,0 +1,265 @@
+"""Reports built from the database: every section, reproducibility, exclusions, storage."""
+import hashlib
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from alignment import stats
+from alignment.models import Report
+from alignment.render import report_csv, report_html
+from alignment.reports import NothingToReport, ReportOptions, report_build, report_create, report_json
+from annotations.imports import judgements_import
+from annotations.models import Artwork, Assignment, AttentionCheck, ExpertLabel, Judgement, Participant, Session
+from clipworker.models import ClipRun, Prediction
+from tests.factories import write_csv
+
+STAND_IN = "artalign/tiny-clip"
+FAST = ReportOptions(n_boot=200, min_stratum_items=6)
+PEOPLE = [f"p{i:02d}" for i in range(1, 9)]
+
+
+def _probs(labels, truth, rng, sharp=0.6):
+    """A model that puts `sharp` on the truth (most of the time) and spreads the rest."""
+    p = rng.dirichlet(np.ones(len(labels)))
+    hit = truth if rng.random() < 0.75 else labels[int(rng.integers(len(labels)))]
+    p = (1 - sharp) * p
+    p[labels.index(hit)] += sharp
+    return {label: float(x) for label, x in zip(labels, p)}
+
+
+@pytest.fixture
+def aligned_study(study, tmp_path):
+    """24 artworks (12 human, 12 AI from two generators), 8 people (two backgrounds) plus one flagged
+    and one too-fast participant on every dimension, expert style labels, AI-Pastiche-like shares
+    for origin, and a stand-in CLIP's zero-shot predictions (plus a probe for origin)."""
+    rng = np.random.default_rng(7)
+    dims = {d.key: d for d in study.dimensions.all()}
+    styles, periods = ["baroque", "impressionism", "cubism"], dims["period"].labels
+    artworks, truth = [], {}
+    for i in range(24):
+        origin = "human" if i % 2 == 0 else "ai"
+        artworks.append(Artwork(study=study, external_id=f"art{i:02d}", origin=origin, style=styles[i % 3],
+                                period=periods[i % 6], generator="" if origin == "human" else f"gen-{'ab'[i % 4 // 2]}",
+                                metadata={"authenticity": round(float(rng.uniform(0.1, 0.9)), 2)} if origin == "ai" else {}))
+        truth[f"art{i:02d}"] = {
+            "content": [t for t in dims["content"].labels[:4] if rng.random() < 0.4],
+            "scene": dims["scene"].labels[i % 4], "style": styles[i % 3], "period": periods[i % 6],
+            "deformation": "yes" if origin == "ai" and i % 3 else "no", "origin": origin,
+            "aesthetic": int(rng.integers(2, 7)),
+        }
+    Artwork.objects.bulk_create(artworks)
+    rows = []
+    for person in PEOPLE + ["flagged", "speedy"]:
+        for art, answers in truth.items():
+            for key, right in answers.items():
+                dim = dims[key]
+                if key == "aesthetic":
+                    value = int(np.clip(right + rng.integers(-1, 2), 1, 7))
+                elif key == "content":
+                    value = ";".join(t for t in dim.labels[:4] if (t in right) != (rng.random() < 0.15))
+                else:
+                    value = right if rng.random() < 0.8 else dim.labels[int(rng.integers(len(dim.labels)))]
+                ms = 200 if person == "speedy" else int(rng.integers(1500, 6000))
+                rows.append({"participant": person, "artwork": art, "dimension": key, "value": value, "response_ms": ms})
+    judgements_import(study, write_csv(tmp_path / "judgements.csv", rows))
+    for person in PEOPLE:
+        Participant.objects.filter(study=study, external_id=person).update(
+            expertise={"art_training": "yes" if person <= "p04" else "no"})
+    Participant.objects.filter(study=study, external_id="flagged").update(
+        excluded=True, exclusion_reason="failed consent check")
+    by_id = {a.external_id: a for a in study.artworks.all()}
+    ExpertLabel.objects.bulk_create(ExpertLabel(artwork=by_id[a], dimension=dims["style"], value=t["style"])
+                                    for a, t in truth.items())
+    run = ClipRun.objects.create(study=study, model_name=STAND_IN, revision="r1", is_stand_in=True, status="done")
+    predictions = []
+    for art, answers in truth.items():
+        for key, right in answers.items():
+            dim = dims[key]
+            if key == "content":
+                probs = {t: float(np.clip((0.7 if t in right else 0.3) + rng.normal(0, 0.2), 0.01, 0.99))
+                         for t in dim.labels}
+                label, expected = [t for t in dim.labels if probs[t] >= 0.5], None
+            elif key == "aesthetic":
+                probs = _probs([str(v) for v in range(1, 8)], str(right), rng)
+                expected = sum(int(k) * p for k, p in probs.items())
+                label = max(probs, key=probs.get)
+            else:
+                probs = _probs(dim.labels, right, rng)
+                label, expected = max(probs, key=probs.get), None
+            predictions.append(Prediction(run=run, artwork=by_id[art], dimension=dim, model_name=STAND_IN, revision="r1",
+                                          probs=probs, label=label, expected=expected, prompts_hash="a" * 64))
+        probs = _probs(["human", "ai"], answers["origin"], rng, sharp=0.8)
+        predictions.append(Prediction(artwork=by_id[art], dimension=dims["origin"], model_name=STAND_IN, revision="r1",
+                                      method="probe", probs=probs, label=max(probs, key=probs.get), prompts_hash="b" * 64))
+    Prediction.objects.bulk_create(predictions)
+    return study
+
+
+def _differences(a, b, path=""):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in a.keys() | b.keys():
+            yield from _differences(a.get(key), b.get(key), f"{path}.{key}")
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            yield from _differences(x, y, f"{path}[{i}]")
+    elif a != b:
+        yield path
+
+
+def test_report_of_a_study_with_judgements_and_predictions_shows_every_section(aligned_study):
+    report = report_build(aligned_study, FAST)
+    assert set(report) == {"schema", "study", "options", "inputs", "exclusions", "attention_checks", "dimensions"}
+    assert list(report["dimensions"]) == ["content", "scene", "style", "period", "deformation", "origin", "aesthetic"]
+    for key, dim in report["dimensions"].items():
+        alpha = dim["humans"]["alpha"]
+        assert set(alpha) >= {"value", "ci", "level"} and alpha["level"] == dim["level"], key
+        assert alpha["ci"][0] <= alpha["value"] <= alpha["ci"][1], key
+        model = dim["models"][STAND_IN]
+        assert model["is_stand_in"] is True and model["prompts_hash"] == "a" * 64
+        assert (model["model_name"], model["revision"], model["method"]) == (STAND_IN, "r1", "zero-shot")
+        assert model["as_annotator"]["with"]["value"] is not None and model["human_ceiling"]["percentile"] is not None
+        assert dim["strata"]["origin"]["ai"]["humans"]["alpha"]["value"] is not None
+        assert STAND_IN in dim["strata"]["expertise.art_training"]["yes"]["models"]
+    style = report["dimensions"]["style"]
+    assert style["humans"]["fleiss_kappa"]["value"] is not None  # 8 judges on every artwork after exclusions
+    assert style["humans"]["pairwise_cohen_kappa"] > 0 and len(style["humans"]["leave_one_out"]["participants"]) == 8
+    vs = style["models"][STAND_IN]["vs_majority"]
+    assert vs["confusion"]["labels"] == style["labels"] and np.sum(vs["confusion"]["matrix"]) == vs["n"] == 24
+    assert {"accuracy", "macro_f1", "cohen_kappa"} <= set(vs)
+    assert style["experts"]["sources"] == {"expert_labels": 24} and style["experts"]["humans"]["accuracy"] > 0.8
+    assert style["models"][STAND_IN]["vs_experts"]["n"] == 24
+    top = style["models"][STAND_IN]["divergence"]["top"]
+    assert top[0]["artwork"].startswith("art") and top[0]["value"] >= top[-1]["value"]
+    origin = report["dimensions"]["origin"]
+    assert origin["positive_label"] == "ai" and origin["experts"]["sources"] == {"artwork.origin": 24}
+    assert {"hit_rate", "false_alarm_rate", "d_prime", "auc"} <= set(origin["humans"]["signal_detection"])
+    assert origin["models"][STAND_IN]["signal_detection"]["auc"] > 0.5
+    assert origin["models"][f"{STAND_IN} (probe)"]["method"] == "probe"
+    assert origin["models"][STAND_IN]["vs_human_mean"]["spearman"]["ci"][0] is not None
+    shares = origin["shares"]
+    assert shares["field"] == "authenticity" and shares["n_artworks"] == 12
+    assert "cannot be computed" in shares["note"]
+    assert set(shares["models"][STAND_IN]["strata"]["generator"]) == {"gen-a", "gen-b"}
+    aesthetic = report["dimensions"]["aesthetic"]
+    assert aesthetic["models"][STAND_IN]["vs_majority"] is None
+    assert aesthetic["models"][STAND_IN]["vs_human_mean"]["human_split_half"] == aesthetic["humans"]["split_half"]["value"]
+    content = report["dimensions"]["content"]
+    assert set(content["humans"]["tags"]) == set(aligned_study.dimensions.get(key="content").labels)
+    assert content["humans"]["alpha"]["of"] == "mean over tags"
+    assert set(content["models"][STAND_IN]["tags"]) == set(content["humans"]["tags"])
+
+
+def test_multi_label_alpha_is_the_mean_of_the_tags_alphas(aligned_study):
+    content = report_build(aligned_study, FAST)["dimensions"]["content"]["humans"]
+    tags = [t["alpha"]["value"] for t in content["tags"].values() if t["alpha"]["value"] is not None]
+    assert content["alpha"]["value"] == pytest.approx(np.mean(tags))
+    assert content["alpha"]["ci"][0] < content["alpha"]["value"] < content["alpha"]["ci"][1]
+
+
+def test_rerunning_with_the_same_seed_gives_identical_json(aligned_study):
+    assert report_json(report_build(aligned_study, FAST)) == report_json(report_build(aligned_study, FAST))
+
+
+def test_another_seed_changes_only_interval_bounds(aligned_study):
+    first = report_build(aligned_study, FAST)
+    second = report_build(aligned_study, ReportOptions(seed=99, n_boot=200, min_stratum_items=6))
+    changed = list(_differences(first, second))
+    assert changed and all(p.endswith((".ci[0]", ".ci[1]")) or p in (".options.seed", ".inputs.seed") for p in changed)
+    assert any(".ci[" in p for p in changed)
+
+
+def test_excluded_and_too_fast_participants_are_listed_and_their_judgements_do_not_count(aligned_study):
+    report = report_build(aligned_study, FAST)
+    listed = {p["participant"]: p for p in report["exclusions"]["participants"]}
+    assert set(listed) == {"flagged", "speedy"}
+    assert listed["flagged"]["rules"] == ["flagged"] and listed["flagged"]["reasons"] == ["failed consent check"]
+    assert listed["speedy"]["rules"] == ["too_fast"] and listed["speedy"]["median_response_ms"] == 200
+    judgements = report["inputs"]["judgements"]
+    assert judgements["used"] == judgements["count"] - report["exclusions"]["n_judgements"]
+    style = aligned_study.dimensions.get(key="style")
+    people = sorted(PEOPLE)
+    arts = sorted(aligned_study.artworks.values_list("external_id", flat=True))
+    data = np.full((len(people), len(arts)), np.nan)
+    for p, a, v in Judgement.objects.filter(dimension=style, participant__external_id__in=people).values_list(
+            "participant__external_id", "artwork__external_id", "value"):
+        data[people.index(p), arts.index(a)] = style.labels.index(v)
+    assert report["dimensions"]["style"]["humans"]["n_participants"] == 8
+    assert report["dimensions"]["style"]["humans"]["alpha"]["value"] == pytest.approx(stats.alpha(data, "nominal"))
+
+
+def test_the_too_fast_rule_can_be_turned_off(aligned_study):
+    report = report_build(aligned_study, ReportOptions(n_boot=50, exclude_fast_ms=0, min_stratum_items=6))
+    assert [p["participant"] for p in report["exclusions"]["participants"]] == ["flagged"]
+    assert report["exclusions"]["rules"]["too_fast"] is None
+    assert report["dimensions"]["style"]["humans"]["n_participants"] == 9
+
+
+def test_failed_attention_checks_are_counted_and_can_exclude(aligned_study):
+    style = aligned_study.dimensions.get(key="style")
+    art = aligned_study.artworks.get(external_id="art00")
+    now = timezone.now()
+    for person, answer in (("p01", "baroque"), ("p02", "cubism")):
+        participant = Participant.objects.get(study=aligned_study, external_id=person)
+        session = Session.objects.create(study=aligned_study, participant=participant, seed=1)
+        assignment = Assignment.objects.create(session=session, artwork=art, position=0, is_attention_check=True,
+                                               status="done", completed_at=now)
+        AttentionCheck.objects.create(assignment=assignment, participant=participant, dimension=style, kind="gold",
+                                      expected="baroque", answer=answer, passed=answer == "baroque", answered_at=now)
+    report = report_build(aligned_study, ReportOptions(n_boot=50, min_attention_pass=1.0, min_stratum_items=6))
+    assert report["attention_checks"] == {
+        "n_checks": 2, "n_passed": 1, "pass_rate": 0.5, "n_participants_checked": 2, "n_participants_failing_any": 1,
+        "by_kind": {"gold": {"n_checks": 2, "n_passed": 1}}}
+    p02 = next(p for p in report["exclusions"]["participants"] if p["participant"] == "p02")
+    assert p02["rules"] == ["attention"] and p02["attention_pass_rate"] == 0
+    assert report["dimensions"]["style"]["humans"]["n_participants"] == 7
+
+
+def test_the_report_records_its_inputs(aligned_study):
+    inputs = report_build(aligned_study, FAST)["inputs"]
+    assert inputs["judgements"]["count"] == Judgement.objects.filter(dimension__study=aligned_study).count()
+    assert len(inputs["judgements"]["sha256"]) == 64 and (inputs["seed"], inputs["n_boot"]) == (0, 200)
+    assert {m["key"] for m in inputs["models"]} == {STAND_IN, f"{STAND_IN} (probe)"}
+    probe = next(m for m in inputs["models"] if m["method"] == "probe")
+    assert probe["is_stand_in"] is True and probe["prompts_hash"] == "b" * 64  # its run is found by model and revision
+    assert {"numpy", "scipy", "scikit-learn", "krippendorff"} <= set(inputs["versions"])
+
+
+def test_a_changed_judgement_changes_the_judgement_hash(aligned_study):
+    before = report_build(aligned_study, ReportOptions(n_boot=20))["inputs"]["judgements"]["sha256"]
+    Judgement.objects.filter(participant__external_id="p01", artwork__external_id="art00", dimension__key="style").update(
+        value="cubism", created_at=timezone.now())
+    assert report_build(aligned_study, ReportOptions(n_boot=20))["inputs"]["judgements"]["sha256"] != before
+
+
+def test_the_report_is_stored_with_its_json_and_inputs(aligned_study):
+    report = report_create(aligned_study, FAST)
+    stored = Report.objects.get(pk=report.pk)
+    assert stored.study == aligned_study and (stored.seed, stored.n_boot) == (0, 200)
+    assert stored.content_json == report_json(report_build(aligned_study, FAST))
+    assert stored.content_sha256 == hashlib.sha256(stored.content_json.encode("utf-8")).hexdigest()
+    assert stored.inputs == stored.content["inputs"] and list(stored.content)[0] == "schema"
+    assert "created_at" not in stored.content_json
+
+
+def test_json_never_contains_nan(aligned_study):
+    Prediction.objects.filter(dimension__key="scene").delete()  # a dimension with undefined model figures
+    text = report_json(report_build(aligned_study, ReportOptions(n_boot=20)))
+    assert "NaN" not in text and "Infinity" not in text
+
+
+def test_a_study_without_judgements_or_shares_has_nothing_to_report(study):
+    with pytest.raises(NothingToReport, match="no judgements and no aggregated human shares"):
+        report_build(study)
+
+
+def test_csv_and_html_of_a_full_report_show_models_shares_and_strata(aligned_study):
+    content = report_build(aligned_study, FAST)
+    rows = [line.split(",") for line in report_csv(content).splitlines()[1:]]
+    sections = {(row[0], row[1]) for row in rows}
+    assert {("style", "humans"), ("style", "models"), ("style", "strata"), ("origin", "shares")} <= sections
+    assert ["content", "humans", "", "", "tags.persons.alpha"] == next(r[:5] for r in rows if r[4] == "tags.persons.alpha")
+    assert any(r[1:4] == ["shares", STAND_IN, "generator=gen-a"] and r[4] == "spearman" for r in rows)
+    html = report_html(content)
+    assert STAND_IN in html and "authenticity" in html and "generator = gen-a" in html and "cannot be computed" in html
+    assert "http" not in html and "<script" not in html

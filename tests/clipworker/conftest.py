@@ -1,0 +1,54 @@
+"""A tiny CLIP of the real architecture, built once per test session in a temporary folder."""
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipworker.model import STAND_IN_NAME, get_clip
+from clipworker.tiny import build_tiny_clip
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REALDATA = PROJECT_ROOT.parent / "shared" / "realdata" / "ai-pastiche-nga"
+
+
+@pytest.fixture(scope="session")
+def clip_cache(tmp_path_factory) -> Path:
+    cache = tmp_path_factory.mktemp("clip-cache")
+    build_tiny_clip(cache / "tiny-clip")
+    return cache
+
+
+@pytest.fixture(scope="session")
+def tiny_folder(clip_cache) -> Path:
+    return clip_cache / "tiny-clip"
+
+
+@pytest.fixture(scope="session")
+def clip(clip_cache):
+    return get_clip(STAND_IN_NAME, device="cpu", cache_dir=clip_cache)
+
+
+def make_image(seed: int, size=(96, 72)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+
+
+def jpeg_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def images():
+    return [make_image(seed, size) for seed, size in enumerate([(96, 72), (64, 64), (50, 120)])]
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    if not (REALDATA / "ai_pastiche.parquet").is_file():
+        pytest.skip(f"the AI-Pastiche/NGA sample is not at {REALDATA} (it lives in the workplace's "
+                    f"shared folder, not in the repository)")
+    return REALDATA
