@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
-from .models import Artwork, Assignment, Dimension, ExpertLabel, Judgement, Participant, Session, Study
+from .models import (
+    Artwork, Assignment, AttentionCheck, Dimension, ExpertLabel, Judgement, Participant, Session, Study,
+)
 
 
 class DimensionInline(admin.TabularInline):
@@ -69,3 +71,9 @@ class JudgementAdmin(admin.ModelAdmin):
     list_display = ("participant", "artwork", "dimension", "value", "response_ms", "created_at")
     list_filter = ("dimension__study", "dimension__key")
     raw_id_fields = ("participant", "artwork", "session")
+
+
+@admin.register(AttentionCheck)
+class AttentionCheckAdmin(admin.ModelAdmin):
+    list_display = ("participant", "kind", "dimension", "expected", "answer", "passed", "answered_at")
+    list_filter = ("kind", "passed", "dimension__study")

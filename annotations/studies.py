@@ -27,6 +27,9 @@ STUDY_FIELDS = {
     "attention_check_rate": float,
     "completion_url": str,
     "completion_code": str,
+    "attention_fail_limit": int,
+    "attention_fail_action": str,
+    "questionnaire": bool,
 }
 DIMENSION_FIELDS = {"key", "kind", "question", "labels", "level", "prompts", "scale"}
 KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
@@ -119,7 +122,9 @@ def study_spec_validate(spec: dict) -> list[dict]:
     rate = spec.get("attention_check_rate", 0)
     if isinstance(rate, (int, float)) and not 0 <= rate <= 1:
         errors.append(f"field 'attention_check_rate': {rate} is not between 0 and 1")
-    for field in ("items_per_session", "target_judgements_per_item"):
+    if spec.get("attention_fail_action", "flag") not in ("flag", "end"):
+        errors.append(f"field 'attention_fail_action': {spec['attention_fail_action']!r} is not 'flag' or 'end'")
+    for field in ("items_per_session", "target_judgements_per_item", "attention_fail_limit"):
         if isinstance(spec.get(field), int) and spec[field] < 1:
             errors.append(f"field {field!r}: must be at least 1")
     dims = spec.get("dimensions")

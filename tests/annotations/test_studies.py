@@ -26,6 +26,7 @@ def test_create_study_from_the_template_has_the_seven_dimensions_with_labels_lev
 def test_create_study_from_a_file_keeps_its_settings_and_extra_fields(db, tmp_path, dump, suffix):
     spec = {
         "title": "Two questions", "items_per_session": 10, "lab_notes": "pilot",
+        "attention_fail_action": "end", "attention_fail_limit": 3, "questionnaire": False,
         "dimensions": [
             {"key": "style", "kind": "single", "question": "Style?", "labels": ["renaissance", "baroque"],
              "prompts": ["a {label} painting"]},
@@ -37,6 +38,7 @@ def test_create_study_from_a_file_keeps_its_settings_and_extra_fields(db, tmp_pa
     call_command("create_study", "--from-file", str(path), "--slug", "two")
     study = Study.objects.get(slug="two")
     assert (study.title, study.items_per_session, study.extra) == ("Two questions", 10, {"lab_notes": "pilot"})
+    assert (study.attention_fail_action, study.attention_fail_limit, study.questionnaire) == ("end", 3, False)
     style, beauty = study.dimensions.all()
     assert style.level == "nominal" and beauty.level == "interval"  # defaults follow the kind
     assert (beauty.scale_min, beauty.scale_max) == (1, 5)
@@ -44,7 +46,7 @@ def test_create_study_from_a_file_keeps_its_settings_and_extra_fields(db, tmp_pa
 
 def test_a_bad_study_file_lists_every_problem_and_creates_nothing(db, tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump({"attention_check_rate": 2, "dimensions": [
+    path.write_text(yaml.safe_dump({"attention_check_rate": 2, "attention_fail_action": "explode", "dimensions": [
         {"key": "style", "kind": "single", "question": "Style?", "labels": []},
         {"key": "style", "kind": "colour", "question": "?"},
         {"key": "origin", "kind": "binary", "question": "Who?", "labels": ["human", "ai", "both"],
@@ -54,7 +56,7 @@ def test_a_bad_study_file_lists_every_problem_and_creates_nothing(db, tmp_path):
     with pytest.raises(CommandError) as error:
         call_command("create_study", "--from-file", str(path), "--slug", "bad")
     message = str(error.value)
-    for expected in ["attention_check_rate", "dimensions[0] (style): field 'labels'", "'style' appears twice",
+    for expected in ["attention_check_rate", "'explode' is not 'flag' or 'end'", "dimensions[0] (style): field 'labels'", "'style' appears twice",
                      "'colour' is not one of", "exactly 2 labels", "['lable']", "min must be below max"]:
         assert expected in message
     assert not Study.objects.exists()

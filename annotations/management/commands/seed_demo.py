@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from annotations.demo import demo_judgements_write, demo_set_write
@@ -7,13 +8,17 @@ from annotations.imports import artworks_import, judgements_import
 from annotations.models import Study
 from annotations.studies import study_create, study_template_load
 
+STAND_IN = "artalign/tiny-clip"
+
 
 class Command(BaseCommand):
-    help = "Create the offline demo: a study from the template with synthetic images and simulated judgements."
+    help = ("The offline demo, end to end: a study from the template with synthetic images and simulated "
+            "judgements, the stand-in CLIP run on it, and an alignment report.")
 
     def add_arguments(self, parser):
         parser.add_argument("--slug", default="demo")
         parser.add_argument("--host", default="http://127.0.0.1:8000", help="printed in the URLs to open")
+        parser.add_argument("--no-clip", action="store_true", help="skip the CLIP run and the report")
 
     def handle(self, *args, **options):
         slug = options["slug"]
@@ -21,12 +26,21 @@ class Command(BaseCommand):
             self.stdout.write(f"study {slug!r} already exists; left as it is")
         else:
             self._seed(slug)
+            if not options["no_clip"]:
+                # Runs in-process (eager Celery) in the embedded default, on a queue with a broker.
+                call_command("run_clip", slug, "--model", STAND_IN, stdout=self.stdout, stderr=self.stderr)
+                report = settings.VAR_DIR / f"{slug}-report.html"
+                call_command("alignment_report", slug, "--format", "html", "--out", str(report),
+                             stdout=self.stdout, stderr=self.stderr)
         if settings.DEBUG:
             self._demo_researcher(slug)
         host = options["host"].rstrip("/")
         self.stdout.write(self.style.SUCCESS("\nArtAlign demo is ready. Open:"))
-        self.stdout.write(f"  {host}/studies/{slug}/          the demo study and its artworks (researcher: demo / demo)")
+        self.stdout.write(f"  {host}/studies/{slug}/          the demo study (researcher login: demo / demo)")
+        self.stdout.write(f"  {host}/s/{slug}/?PROLIFIC_PID=demo-participant&STUDY_ID=demo&SESSION_ID=1"
+                          "   a participant's session")
         self.stdout.write(f"  {host}/admin/                 Django admin (same login)")
+        self.stdout.write(f"  report: {settings.VAR_DIR / f'{slug}-report.html'} (stand-in CLIP: its figures mean nothing)")
 
     def _seed(self, slug: str) -> None:
         folder = settings.VAR_DIR / "demo-set"
