@@ -36,6 +36,16 @@ def realdata() -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def clip_cache(tmp_path_factory) -> Path:
+    """A folder holding the tiny stand-in CLIP, built once per test session (use as VAR_DIR)."""
+    from clipworker.tiny import build_tiny_clip
+
+    cache = tmp_path_factory.mktemp("clip-cache")
+    build_tiny_clip(cache / "tiny-clip")
+    return cache
+
+
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
     """Every test writes images into its own folder, never into the project's."""
@@ -64,7 +74,7 @@ def outsider(django_user_model):
 def demo_study(db, settings, tmp_path):
     settings.VAR_DIR = tmp_path / "var"
     settings.DEBUG = True  # the demo's known login exists only in the embedded (DEBUG) mode
-    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    call_command("seed_demo", "--no-clip", stdout=open(os.devnull, "w"))
     from annotations.models import Study
 
     return Study.objects.get(slug="demo")

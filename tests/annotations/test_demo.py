@@ -1,6 +1,11 @@
+import json
+
+from django.core.management import call_command
 from PIL import Image
 
+from alignment.models import Report
 from annotations.models import ExpertLabel, Judgement
+from clipworker.models import Prediction
 
 
 def test_the_demo_set_is_synthetic_labelled_and_has_deformed_variants(demo_study):
@@ -25,3 +30,15 @@ def test_the_demo_images_differ_in_look(demo_study):
 def test_simulated_judgements_cover_every_artwork_and_are_marked_simulated(demo_study):
     assert Judgement.objects.filter(artwork__study=demo_study).values("artwork").distinct().count() == 24
     assert set(demo_study.participants.values_list("external_id", flat=True)) == {f"simulated-{i:02d}" for i in range(1, 9)}
+
+
+def test_the_whole_demo_job_runs_the_stand_in_clip_and_writes_a_report(db, settings, tmp_path, clip_cache, capsys):
+    settings.VAR_DIR = clip_cache  # where the stand-in model is built once per test session
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("seed_demo", "--slug", "full-demo")
+    out = capsys.readouterr().out
+    assert "run 1 done: 24 scored, 0 failed of 24" in out and "stand-in CLIP" in out
+    assert Prediction.objects.filter(artwork__study__slug="full-demo").count() == 24 * 7
+    report = Report.objects.get(study__slug="full-demo")
+    assert json.loads(report.content_json)["dimensions"]["style"]["models"]["artalign/tiny-clip"]["is_stand_in"]
+    assert "Alignment report" in (clip_cache / "full-demo-report.html").read_text()
