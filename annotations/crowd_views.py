@@ -4,6 +4,8 @@ Views handle HTTP only: find the participant's session (from the link's paramete
 browser session), call one service, render. A request sent by the page's script (header
 `X-Requested-With: fetch`) gets the next item as an HTML fragment, or the error as plain text.
 """
+from functools import wraps
+
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -104,32 +106,33 @@ def _refused(request, slug: str, exc: SessionError):
     return _message(request, get_object_or_404(Study, slug=slug), "Not saved", exc.message, exc.status)
 
 
-@require_POST
-def session_consent_view(request, slug: str):
-    try:
-        session = _posting_session(request, slug)
-    except SessionError as exc:
-        return _refused(request, slug, exc)
+def posting_session(view):
+    """A POST view that receives the browser's session for the study, or refuses with the reason."""
+    @require_POST
+    @wraps(view)
+    def wrapper(request, slug: str):
+        try:
+            session = _posting_session(request, slug)
+        except SessionError as exc:
+            return _refused(request, slug, exc)
+        return view(request, slug, session)
+    return wrapper
+
+
+@posting_session
+def session_consent_view(request, slug: str, session):
     session_consent(session, agree=request.POST.get("choice") == "agree")
     return redirect("annotations:session_entry", slug)
 
 
-@require_POST
-def session_instructions_view(request, slug: str):
-    try:
-        session = _posting_session(request, slug)
-    except SessionError as exc:
-        return _refused(request, slug, exc)
+@posting_session
+def session_instructions_view(request, slug: str, session):
     session_instructions_done(session)
     return redirect("annotations:session_entry", slug)
 
 
-@require_POST
-def session_questionnaire_view(request, slug: str):
-    try:
-        session = _posting_session(request, slug)
-    except SessionError as exc:
-        return _refused(request, slug, exc)
+@posting_session
+def session_questionnaire_view(request, slug: str, session):
     try:
         session_questionnaire_save(session, {key: request.POST.get(f"q-{key}") for key, _, _ in BACKGROUND})
     except SessionError as exc:
@@ -137,14 +140,10 @@ def session_questionnaire_view(request, slug: str):
     return redirect("annotations:session_entry", slug)
 
 
-@require_POST
-def session_judge_view(request, slug: str):
+@posting_session
+def session_judge_view(request, slug: str, session):
     """One artwork's answers. Plain POST: redirect to the entry, which shows the next item.
     From the page's script: the next item's fragment, or a marker telling it to load the entry."""
-    try:
-        session = _posting_session(request, slug)
-    except SessionError as exc:
-        return _refused(request, slug, exc)
     answers = {name[2:]: request.POST.getlist(name) for name in request.POST if name.startswith("d-")}
     try:
         judgement_record(session, request.POST.get("artwork"), answers, client_ms_parse(request.POST.get("client_ms")))

@@ -19,9 +19,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .agreement import cohen_kappa
+from .classification import accuracy, finite_pairs
 from .reliability import Level, _as_reliability_data, _check_level
-from .classification import accuracy
-from .correlation import _correlation, _finite_pairs
+from .correlation import _correlation
 from .votes import Ties, majority_from_counts, vote_counts
 
 Metric = Literal["kappa", "accuracy", "spearman", "pearson"]
@@ -39,7 +39,7 @@ def _score(a: ArrayLike, b: ArrayLike, metric: Metric) -> float:
     if metric == "accuracy":
         return accuracy(a, b)
     if metric in ("spearman", "pearson"):
-        return _correlation(*_finite_pairs(a, b), metric)
+        return _correlation(*finite_pairs(a, b), metric)
     raise ValueError(f"metric must be one of kappa, accuracy, spearman, pearson; got {metric!r}")
 
 

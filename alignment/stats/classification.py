@@ -12,7 +12,7 @@ from scipy.stats import norm
 from sklearn import metrics
 
 
-def _paired(reference: ArrayLike, predicted: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def finite_pairs(reference: ArrayLike, predicted: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     reference, predicted = np.asarray(reference, dtype=float), np.asarray(predicted, dtype=float)
     if reference.shape != predicted.shape or reference.ndim != 1:
         raise ValueError(f"expected two vectors of equal length; got {reference.shape} and {predicted.shape}")
@@ -22,7 +22,7 @@ def _paired(reference: ArrayLike, predicted: ArrayLike) -> tuple[NDArray[np.floa
 
 def accuracy(reference: ArrayLike, predicted: ArrayLike) -> float:
     """Share of items where ``predicted`` equals ``reference``; NaN pairs dropped, NaN if none left."""
-    reference, predicted = _paired(reference, predicted)
+    reference, predicted = finite_pairs(reference, predicted)
     return float((reference == predicted).mean()) if reference.size else float("nan")
 
 
@@ -39,7 +39,7 @@ def macro_f1(reference: ArrayLike, predicted: ArrayLike, labels: ArrayLike | Non
 
     Reference: ``sklearn.metrics.f1_score(average="macro")``.
     """
-    reference, predicted = _paired(reference, predicted)
+    reference, predicted = finite_pairs(reference, predicted)
     if not reference.size:
         return float("nan")
     return float(metrics.f1_score(reference, predicted, labels=labels, average="macro", zero_division=0))
@@ -60,7 +60,7 @@ def confusion_matrix(
 
     Reference: ``sklearn.metrics.confusion_matrix``.
     """
-    reference, predicted = _paired(reference, predicted)
+    reference, predicted = finite_pairs(reference, predicted)
     if labels is not None:
         labels = np.asarray(labels, dtype=float)
         if not reference.size:
@@ -89,7 +89,7 @@ def signal_detection(truth: ArrayLike, decision: ArrayLike) -> dict:
     Reference: Hautus (1995), Behavior Research Methods 27(1); Stanislaw & Todorov (1999),
     Behavior Research Methods 31(1).
     """
-    truth, decision = _paired(truth, decision)
+    truth, decision = finite_pairs(truth, decision)
     signal, noise = truth == 1, truth == 0
     n_signal, n_noise = int(signal.sum()), int(noise.sum())
     hits, false_alarms = int((decision[signal] == 1).sum()), int((decision[noise] == 1).sum())
@@ -122,7 +122,7 @@ def auc(truth: ArrayLike, score: ArrayLike) -> float:
 
     Reference: Hanley & McNeil (1982), Radiology 143(1); ``sklearn.metrics.roc_auc_score``.
     """
-    truth, score = _paired(truth, score)
+    truth, score = finite_pairs(truth, score)
     if np.unique(truth).size < 2:
         return float("nan")
     return float(metrics.roc_auc_score(truth, score))

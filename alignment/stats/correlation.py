@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import pearsonr, rankdata, spearmanr
 
+from .classification import finite_pairs
 from .reliability import _as_reliability_data, percentile_interval
 
 _BLOCK_CELLS = 4_000_000  # resample rows drawn per block: bounds memory to a few arrays of this size
@@ -30,14 +31,6 @@ def rowwise_pearson(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
         return np.where(denominator > 0, (a * b).sum(axis=-1) / denominator, np.nan)
 
 
-def _finite_pairs(x: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"expected two vectors of equal length; got {x.shape} and {y.shape}")
-    both = ~(np.isnan(x) | np.isnan(y))
-    return x[both], y[both]
-
-
 def _correlation(x: NDArray[np.float64], y: NDArray[np.float64], method: str) -> float:
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
@@ -50,7 +43,7 @@ def _correlation(x: NDArray[np.float64], y: NDArray[np.float64], method: str) ->
 
 def spearman(x: ArrayLike, y: ArrayLike) -> float:
     """Spearman's rho (Pearson's r of average ranks); NaN pairs dropped; NaN if < 3 pairs or constant."""
-    return _correlation(*_finite_pairs(x, y), "spearman")
+    return _correlation(*finite_pairs(x, y), "spearman")
 
 
 def spearman_ci(x: ArrayLike, y: ArrayLike, n_boot: int = 1000, seed: int = 0, ci: float = 0.95) -> dict:
@@ -73,7 +66,7 @@ def spearman_ci(x: ArrayLike, y: ArrayLike, n_boot: int = 1000, seed: int = 0, c
 
     Reference: Efron & Tibshirani (1993), ch. 6 and 13.
     """
-    x, y = _finite_pairs(x, y)
+    x, y = finite_pairs(x, y)
     n = int(x.size)
     value = _correlation(x, y, "spearman")
     if np.isnan(value):

@@ -25,7 +25,8 @@ def next_check(session):
 
 @pytest.fixture
 def checked_study(study):
-    return study_open(study, artworks=10, items_per_session=4, attention_check_rate=0.25, questionnaire=False)
+    return study_open(study, artworks=10, items_per_session=4, attention_check_rate=0.25, questionnaire=False,
+                      attention_fail_limit=1)
 
 
 def test_checks_are_inserted_at_the_study_rate_and_never_first(checked_study):
