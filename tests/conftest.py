@@ -29,7 +29,7 @@ def shared_artworks() -> Path:
     return folder
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def realdata() -> Path:
     folder = SHARED / "realdata" / "ai-pastiche-nga"
     require((folder / "ai_pastiche.parquet").is_file(), f"the AI-Pastiche/NGA data is not at {folder}")

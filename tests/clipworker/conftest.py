@@ -1,4 +1,4 @@
-"""A tiny CLIP of the real architecture, built once per test session in a temporary folder."""
+"""The tiny CLIP of the real architecture (its folder, `clip_cache`, is built in tests/conftest.py)."""
 import io
 from pathlib import Path
 
@@ -7,17 +7,6 @@ import pytest
 from PIL import Image
 
 from clipworker.model import STAND_IN_NAME, get_clip
-from clipworker.tiny import build_tiny_clip
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-REALDATA = PROJECT_ROOT.parent / "shared" / "realdata" / "ai-pastiche-nga"
-
-
-@pytest.fixture(scope="session")
-def clip_cache(tmp_path_factory) -> Path:
-    cache = tmp_path_factory.mktemp("clip-cache")
-    build_tiny_clip(cache / "tiny-clip")
-    return cache
 
 
 @pytest.fixture(scope="session")
@@ -44,11 +33,3 @@ def jpeg_bytes(image: Image.Image) -> bytes:
 @pytest.fixture
 def images():
     return [make_image(seed, size) for seed, size in enumerate([(96, 72), (64, 64), (50, 120)])]
-
-
-@pytest.fixture(scope="session")
-def realdata() -> Path:
-    if not (REALDATA / "ai_pastiche.parquet").is_file():
-        pytest.skip(f"the AI-Pastiche/NGA sample is not at {REALDATA} (it lives in the workplace's "
-                    f"shared folder, not in the repository)")
-    return REALDATA
