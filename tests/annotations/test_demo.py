@@ -1,4 +1,5 @@
 import json
+import re
 
 from django.core.management import call_command
 from PIL import Image
@@ -37,7 +38,7 @@ def test_the_whole_demo_job_runs_the_stand_in_clip_and_writes_a_report(db, setti
     settings.MEDIA_ROOT = tmp_path / "media"
     call_command("seed_demo", "--slug", "full-demo")
     out = capsys.readouterr().out
-    assert "run 1 done: 24 scored, 0 failed of 24" in out and "stand-in CLIP" in out
+    assert re.search(r"run \d+ done: 24 scored, 0 failed of 24", out) and "stand-in CLIP" in out
     assert Prediction.objects.filter(artwork__study__slug="full-demo").count() == 24 * 7
     report = Report.objects.get(study__slug="full-demo")
     assert json.loads(report.content_json)["dimensions"]["style"]["models"]["artalign/tiny-clip"]["is_stand_in"]
