@@ -3,6 +3,7 @@ from django.utils.html import format_html
 
 from .models import (
     Artwork, Assignment, AttentionCheck, Dimension, ExpertLabel, Judgement, Participant, Session, Study,
+    StudyMember,
 )
 
 
@@ -12,13 +13,19 @@ class DimensionInline(admin.TabularInline):
     fields = ("position", "key", "kind", "level", "question")
 
 
+class StudyMemberInline(admin.TabularInline):
+    model = StudyMember
+    extra = 0
+    raw_id_fields = ("user",)
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     list_display = ("slug", "title", "status", "items_per_session", "target_judgements_per_item", "created_at")
     list_filter = ("status",)
     search_fields = ("slug", "title")
     prepopulated_fields = {"slug": ("title",)}
-    inlines = [DimensionInline]
+    inlines = [DimensionInline, StudyMemberInline]
 
 
 @admin.register(Dimension)

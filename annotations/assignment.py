@@ -151,13 +151,12 @@ def _assignments_create(session: Session, artworks: list[Artwork], checks: list[
     held = {"status": Assignment.Status.HELD, "held_until": now + HOLD}
     items = iter(order)
     check_at = dict(zip(check_positions, checks))
-    for position in range(1, total + 1):
-        check = check_at.get(position)
-        if check is None:
-            Assignment.objects.create(session=session, artwork=next(items), position=position, **held)
-            continue
-        assignment = Assignment.objects.create(session=session, artwork_id=check["artwork_id"], position=position,
-                                               is_attention_check=True, **held)
-        AttentionCheck.objects.create(assignment=assignment, participant_id=session.participant_id,
-                                      dimension=check["dimension"], kind=check["kind"],
-                                      expected=check["expected"], instruction=check["instruction"])
+    rows = [Assignment(session=session, artwork_id=check_at[position]["artwork_id"], position=position,
+                       is_attention_check=True, **held) if position in check_at
+            else Assignment(session=session, artwork=next(items), position=position, **held)
+            for position in range(1, total + 1)]
+    Assignment.objects.bulk_create(rows)  # sets each row's pk (PostgreSQL, SQLite >= 3.35)
+    AttentionCheck.objects.bulk_create(
+        AttentionCheck(assignment=assignment, participant_id=session.participant_id, dimension=check["dimension"],
+                       kind=check["kind"], expected=check["expected"], instruction=check["instruction"])
+        for assignment in rows if (check := check_at.get(assignment.position)) is not None)

@@ -7,17 +7,20 @@ Each move is an update guarded by the phase it leaves, so a repeated or late req
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from .assignment import HOLD, assignments_allocate
 from .models import Assignment, AttentionCheck, Judgement, Participant, Session, Study
-from .questions import BACKGROUND, NOT_SAYING, answers_parse, item_questions
+from .questions import BACKGROUND, NOT_SAYING, answers_parse, item_questions, study_dimensions
 
 Phase = Session.Phase
 EXTERNAL_ID_RE = re.compile(r"^[^\s<>\"'&]{1,255}$")
 MAX_CLIENT_MS = 24 * 3600 * 1000
+RENEW_AFTER = timedelta(minutes=1)  # holds are renewed on a serve at most this often
 
 
 class SessionError(Exception):
@@ -60,6 +63,20 @@ def session_by_id(study: Study, session_id) -> Session | None:
     if not isinstance(session_id, int):
         return None
     return Session.objects.filter(study=study, pk=session_id).select_related("study", "participant").first()
+
+
+def session_for_browser(slug: str, browser: dict[int, int]) -> Session | None:
+    """The session a browser holds for the study `slug` (its study and participant loaded), in one query.
+
+    `browser` maps each study the browser entered (id) to its session there (id).
+    """
+    if not browser:
+        return None
+    session = (Session.objects.filter(study__slug=slug, pk__in=list(browser.values()))
+               .select_related("study", "participant").first())
+    if session is None or browser.get(session.study_id) != session.pk:
+        return None
+    return session
 
 
 def session_enter(study: Study, identity: Identity) -> Session:
@@ -110,25 +127,71 @@ def session_questionnaire_save(session: Session, answers: dict[str, str]) -> Non
             Participant.objects.filter(pk=session.participant_id).update(expertise=expertise)
 
 
-def session_next_assignment(session: Session) -> Assignment | None:
-    """The item to show now (the first one still held), its hold renewed; None once judging is over.
+@dataclass(frozen=True)
+class Item:
+    """What to show now: the assignment (its attention check loaded) and the session's progress."""
+    assignment: Assignment
+    progress: dict
+
+
+ROW_FIELDS = ("id", "session_id", "artwork_id", "position", "status", "is_attention_check", "held_until", "served_at")
+
+
+def _session_rows(session: Session) -> list[Assignment]:
+    """The session's assignments in order, read light (the few fields the judging steps use)."""
+    db = Assignment.objects.db
+    return [Assignment.from_db(db, ROW_FIELDS, row) for row in
+            Assignment.objects.filter(session_id=session.pk).order_by("position").values_list(*ROW_FIELDS)]
+
+
+def _with_check(assignment: Assignment) -> Assignment:
+    if assignment.is_attention_check:
+        assignment.attention_check = AttentionCheck.objects.select_related("dimension").get(assignment_id=assignment.pk)
+    return assignment
+
+
+def session_next_item(session: Session) -> Item | None:
+    """The item to show now (the first one still held), its holds renewed; None once judging is over.
 
     The first call allocates the session's artworks; the last item done completes the session.
     """
     if session.phase != Phase.JUDGING:
         return None
-    if not Assignment.objects.filter(session=session).exists():
+    rows = _session_rows(session)
+    if not rows:
         assignments_allocate(session)
+        rows = _session_rows(session)
+    return _next_item(session, rows)
+
+
+def _next_item(session: Session, rows: list[Assignment]) -> Item | None:
+    """From the session's assignments as they stand: the first held one, marked served, with the
+    progress. One update marks it served and renews the holds (at most every RENEW_AFTER, so a busy
+    session does not rewrite all its rows on every item; a hold has at least HOLD - RENEW_AFTER left
+    whenever an item is served)."""
+    held = [a for a in rows if a.status == Assignment.Status.HELD]
     now = timezone.now()
-    with transaction.atomic():
-        held = Assignment.objects.filter(session=session, status=Assignment.Status.HELD)
-        current = held.order_by("position").first()
-        if current is None:
-            _phase_move(session, Phase.JUDGING, Phase.COMPLETED, completed_at=now)
-            return None
-        held.update(held_until=now + HOLD)
+    if not held:
+        _phase_move(session, Phase.JUDGING, Phase.COMPLETED, completed_at=now)
+        return None
+    current = held[0]
+    if min(a.held_until for a in held) < now + HOLD - RENEW_AFTER:
+        Assignment.objects.filter(session_id=session.pk, status=Assignment.Status.HELD).update(
+            held_until=now + HOLD,
+            served_at=Case(When(pk=current.pk, served_at__isnull=True, then=Value(now)), default=F("served_at")))
+    elif current.served_at is None:
         Assignment.objects.filter(pk=current.pk, served_at__isnull=True).update(served_at=now)
-    return Assignment.objects.select_related("artwork", "attention_check__dimension").get(pk=current.pk)
+    if current.served_at is None:
+        current.served_at = now
+    done = sum(a.status == Assignment.Status.DONE for a in rows)
+    total = done + len(held)
+    return Item(_with_check(current), {"done": done, "total": total, "position": min(done + 1, total)})
+
+
+def session_next_assignment(session: Session) -> Assignment | None:
+    """The assignment of `session_next_item`, or None once judging is over."""
+    item = session_next_item(session)
+    return item.assignment if item else None
 
 
 def session_progress(session: Session) -> dict:
@@ -171,31 +234,56 @@ def _answers_stored(assignment: Assignment) -> dict:
             .select_related("dimension")}
 
 
-def judgement_record(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None = None) -> str:
+def session_judge(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None = None,
+                  *, dimensions: list | None = None) -> Item | None:
+    """`judgement_record`, then the next item (None once judging is over): the judging page's one
+    request, reading the session's assignments once for both."""
+    _, rows = _judgement_store(session, artwork_id, answers, client_ms, dimensions)
+    if session.phase != Phase.JUDGING:
+        return None
+    return _next_item(session, rows)
+
+
+def judgement_record(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None = None,
+                     *, dimensions: list | None = None) -> str:
     """Store the answers for one assigned artwork; 'stored', or 'repeat' for an exact resubmission.
 
     Refused with SessionError, storing nothing: an artwork not assigned to this session (409), an
     answer outside a question's labels or scale or a missing one (400), different answers for an
     artwork already answered (409). Attention-check answers go to AttentionCheck, never Judgement.
+    `session.phase` is updated in place (it may complete or end the session). `dimensions`: the
+    study's, when the caller has already read them (`study_dimensions`).
+
+    Only the session's row is locked (not its study's: that would queue every participant of the
+    study behind one another), so two requests of one session are taken one after the other.
     """
+    return _judgement_store(session, artwork_id, answers, client_ms, dimensions)[0]
+
+
+def _judgement_store(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None,
+                     dimensions: list | None) -> tuple[str, list[Assignment]]:
+    """judgement_record's work; also returns the session's assignments as they are after it."""
     try:
         artwork_id = int(artwork_id)
     except (TypeError, ValueError):
         raise SessionError("The form did not say which artwork it answers; nothing was saved.") from None
     now = timezone.now()
     with transaction.atomic():
-        session = Session.objects.select_for_update().select_related("study").get(pk=session.pk)
-        assignment = (Assignment.objects.filter(session=session, artwork_id=artwork_id)
-                      .select_related("attention_check__dimension").first())
+        session.phase = Session.objects.select_for_update().values_list("phase", flat=True).get(pk=session.pk)
+        rows = _session_rows(session)
+        assignment = next((a for a in rows if a.artwork_id == artwork_id), None)
         if assignment is None:
             raise SessionError("This artwork is not one of yours; nothing was saved.", 409)
-        questions = item_questions(session, assignment)
+        _with_check(assignment)
+        if dimensions is None and not assignment.is_attention_check:
+            dimensions = study_dimensions(session.study_id)
+        questions = item_questions(session, assignment, dimensions)
         values, problems = answers_parse(questions, answers)
         if problems:
             raise SessionError(" ".join(problems) + " Nothing was saved.")
         if assignment.status == Assignment.Status.DONE:
             if _answers_stored(assignment) == values:
-                return "repeat"
+                return "repeat", rows
             raise SessionError("You have already answered this artwork; your first answers are kept.", 409)
         if assignment.status != Assignment.Status.HELD or session.phase != Phase.JUDGING:
             raise SessionError("This session is no longer taking answers; nothing was saved.", 409)
@@ -211,10 +299,14 @@ def judgement_record(session: Session, artwork_id, answers: dict[str, list[str]]
                 for q in questions)
         Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.HELD).update(
             status=Assignment.Status.DONE, completed_at=now)
-        if session.phase == Phase.JUDGING and not Assignment.objects.filter(
-                session=session, status=Assignment.Status.HELD).exists():
-            _phase_move(session, Phase.JUDGING, Phase.COMPLETED, completed_at=now)
-    return "stored"
+        assignment.status = Assignment.Status.DONE
+        # The last item done completes the session. Every change of status takes the session's lock,
+        # so the rows read under it are current.
+        if session.phase == Phase.JUDGING and not any(a.status == Assignment.Status.HELD for a in rows):
+            if Session.objects.filter(pk=session.pk, phase=Phase.JUDGING).update(phase=Phase.COMPLETED,
+                                                                                 completed_at=now):
+                session.phase, session.completed_at = Phase.COMPLETED, now
+    return "stored", rows
 
 
 def _check_record(session: Session, check: AttentionCheck, values: dict, now, timing: dict) -> None:

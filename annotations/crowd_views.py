@@ -1,23 +1,30 @@
 """The annotator site: one entry URL per study, a page per phase, and the judging form.
 
 Views handle HTTP only: find the participant's session (from the link's parameters, else from the
-browser session), call one service, render. A request sent by the page's script (header
-`X-Requested-With: fetch`) gets the next item as an HTML fragment, or the error as plain text.
+browser's cookie for the study), call one service, render. A request sent by the page's script
+(header `X-Requested-With: fetch`) gets the next item as an HTML fragment, or the error as plain text.
+
+The browser keeps its session id for a study in a signed cookie (HMAC with SECRET_KEY, bound to the
+cookie's name, HTTP-only, Secure in production, sent only to the study's own URLs): it says
+nothing but which session is this browser's, and reading it costs no database query.
 """
 from functools import wraps
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from .assignment import AssignmentBusy
-from .crowd import (Phase, SessionError, client_ms_parse, identity_from_params, judgement_record, session_by_id,
-                    session_completion_url, session_consent, session_enter, session_find, session_image_artwork,
-                    session_instructions_done, session_next_assignment, session_progress, session_questionnaire_save)
+from .crowd import (Phase, SessionError, client_ms_parse, identity_from_params, judgement_record, session_judge,
+                    session_by_id, session_completion_url, session_consent, session_enter, session_find,
+                    session_for_browser, session_image_artwork, session_instructions_done, session_next_item,
+                    session_questionnaire_save)
 from .models import Study
-from .questions import BACKGROUND, NOT_SAYING, item_questions
+from .questions import BACKGROUND, NOT_SAYING, item_questions, study_dimensions
 
 PHASE_TEMPLATES = {
     Phase.CONSENT: "consent", Phase.INSTRUCTIONS: "instructions", Phase.QUESTIONNAIRE: "questionnaire",
@@ -29,8 +36,26 @@ NOT_OPEN = {
 }
 
 
-def _session_key(study: Study) -> str:
-    return f"artalign.session.{study.pk}"
+COOKIE_PREFIX = "artalign_s"
+COOKIE_SALT = "artalign.annotator-session"
+COOKIE_MAX_AGE = 60 * 60 * 24 * 30
+
+
+def _browser_sessions(request) -> dict[int, int]:
+    """Study id -> session id, from the browser's valid session cookies (a forged one is ignored)."""
+    found = {}
+    for name in request.COOKIES:
+        if name.startswith(COOKIE_PREFIX) and name[len(COOKIE_PREFIX):].isdigit():
+            value = request.get_signed_cookie(name, default="", salt=COOKIE_SALT, max_age=COOKIE_MAX_AGE)
+            if value.isdigit():
+                found[int(name[len(COOKIE_PREFIX):])] = int(value)
+    return found
+
+
+def _remember_session(response, study: Study, session) -> None:
+    response.set_signed_cookie(f"{COOKIE_PREFIX}{study.pk}", str(session.pk), salt=COOKIE_SALT,
+                               max_age=COOKIE_MAX_AGE, path=_entry_url(study), secure=settings.SESSION_COOKIE_SECURE,
+                               httponly=True, samesite="Lax")
 
 
 def _is_fetch(request) -> bool:
@@ -48,11 +73,34 @@ def _message(request, study: Study, title: str, text: str, status: int):
                   status=status)
 
 
-def _item_context(session, assignment, error: str = "") -> dict:
+QUESTION_HTML: dict[tuple, str] = {}  # per process: rendered question -> HTML
+QUESTION_HTML_MAX = 4096
+
+
+def _render_key(q) -> tuple:
+    """Everything `_question.html` shows of a question: equal keys render the same HTML."""
+    return (q.key, q.kind, q.text, q.instruction, q.required, q.when, q.parent_field,
+            tuple((o.value, o.text, o.key, o.anchor) for o in q.options), q.severity and _render_key(q.severity))
+
+
+def _question_html(q) -> str:
+    """A question's HTML, rendered once per process: the same few questions are asked of every
+    artwork, and rendering them is most of the cost of serving the next item."""
+    key = _render_key(q)
+    html = QUESTION_HTML.get(key)
+    if html is None:
+        if len(QUESTION_HTML) >= QUESTION_HTML_MAX:
+            QUESTION_HTML.clear()
+        html = QUESTION_HTML[key] = render_to_string("annotations/session/_question.html", {"q": q})
+    return html
+
+
+def _item_context(session, item, error: str = "", dimensions=None) -> dict:
+    questions = item_questions(session, item.assignment, dimensions)
     return {
-        "study": session.study, "session": session, "assignment": assignment, "error": error,
-        "questions": item_questions(session, assignment), "progress": session_progress(session),
-        "image_url": reverse("annotations:session_image", args=[session.study.slug, assignment.pk]),
+        "study": session.study, "session": session, "assignment": item.assignment, "error": error,
+        "questions": questions, "questions_html": [_question_html(q) for q in questions], "progress": item.progress,
+        "image_url": reverse("annotations:session_image", args=[session.study.slug, item.assignment.pk]),
     }
 
 
@@ -60,12 +108,12 @@ def _phase_page(request, session, error: str = "", status: int = 200):
     """The page for the step the session is at; judging shows the current item."""
     if session.phase == Phase.JUDGING:
         try:
-            assignment = session_next_assignment(session)
+            item = session_next_item(session)
         except AssignmentBusy:
             return _message(request, session.study, "One moment", "Many people are starting right now. "
                             "Please reload this page in a few seconds.", 503)
-        if assignment is not None:
-            return render(request, "annotations/session/judging.html", _item_context(session, assignment, error),
+        if item is not None:
+            return render(request, "annotations/session/judging.html", _item_context(session, item, error),
                           status=status)
     context = {"study": session.study, "session": session, "error": error, "background": BACKGROUND,
                "not_saying": NOT_SAYING, "completion_url": session_completion_url(session)}
@@ -79,7 +127,7 @@ def session_entry(request, slug: str):
         identity = identity_from_params(request.GET)
     except SessionError as exc:
         return _message(request, study, "Link problem", exc.message, exc.status)
-    session = session_find(study, identity) if identity else session_by_id(study, request.session.get(_session_key(study)))
+    session = session_find(study, identity) if identity else session_by_id(study, _browser_sessions(request).get(study.pk))
     if study.status != Study.Status.OPEN and not (session and session.phase == Phase.COMPLETED):
         return _message(request, study, *NOT_OPEN[study.status], 403)
     if session is None:
@@ -87,18 +135,19 @@ def session_entry(request, slug: str):
             return _message(request, study, "Who are you?", "This link does not say who you are. Please open the "
                             "study from the link on your crowd platform; it carries your participant id.", 400)
         session = session_enter(study, identity)
-    request.session[_session_key(study)] = session.pk
-    return _phase_page(request, session)
+    response = _phase_page(request, session)
+    _remember_session(response, study, session)
+    return response
 
 
 def _posting_session(request, slug: str):
-    study = get_object_or_404(Study, slug=slug)
-    session = session_by_id(study, request.session.get(_session_key(study)))
+    session = session_for_browser(slug, _browser_sessions(request))
     if session is None:
+        get_object_or_404(Study, slug=slug)
         raise SessionError("Your session could not be found (this browser may block cookies). "
                            "Please open the study link again.", 400)
-    if study.status != Study.Status.OPEN:
-        raise SessionError(NOT_OPEN[study.status][1], 403)
+    if session.study.status != Study.Status.OPEN:
+        raise SessionError(NOT_OPEN[session.study.status][1], 403)
     return session
 
 
@@ -145,31 +194,29 @@ def session_judge_view(request, slug: str, session):
     """One artwork's answers. Plain POST: redirect to the entry, which shows the next item.
     From the page's script: the next item's fragment, or a marker telling it to load the entry."""
     answers = {name[2:]: request.POST.getlist(name) for name in request.POST if name.startswith("d-")}
-    try:
-        judgement_record(session, request.POST.get("artwork"), answers, client_ms_parse(request.POST.get("client_ms")))
-    except SessionError as exc:
-        if _is_fetch(request):
-            return _refused(request, slug, exc)
-        session.refresh_from_db()
-        return _phase_page(request, session, error=exc.message, status=exc.status)
+    artwork, client_ms = request.POST.get("artwork"), client_ms_parse(request.POST.get("client_ms"))
     if not _is_fetch(request):
+        try:
+            judgement_record(session, artwork, answers, client_ms)
+        except SessionError as exc:
+            session.refresh_from_db()
+            return _phase_page(request, session, error=exc.message, status=exc.status)
         return redirect("annotations:session_entry", slug)
-    session.refresh_from_db()
+    dimensions = study_dimensions(session.study_id)  # read once for the answers and the next item
     try:
-        assignment = session_next_assignment(session)
-    except AssignmentBusy:
-        return _message(request, session.study, "", "Please try again in a few seconds.", 503)
-    if assignment is None:
+        item = session_judge(session, artwork, answers, client_ms, dimensions=dimensions)
+    except SessionError as exc:
+        return _message(request, session.study, "Not saved", exc.message, exc.status)
+    if item is None:
         return HttpResponse(format_html('<div data-redirect="{}"></div>', _entry_url(session.study)))
-    return render(request, "annotations/session/_item.html", _item_context(session, assignment))
+    return render(request, "annotations/session/_item.html", _item_context(session, item, dimensions=dimensions))
 
 
 @require_GET
 def session_image(request, slug: str, assignment_id: int):
     """An assigned artwork's image, served under the assignment's id so that no file name,
     title or source reaches the annotator, and only to the session it is assigned to."""
-    study = get_object_or_404(Study, slug=slug)
-    artwork = session_image_artwork(session_by_id(study, request.session.get(_session_key(study))), assignment_id)
+    artwork = session_image_artwork(session_for_browser(slug, _browser_sessions(request)), assignment_id)
     if artwork is None:
         raise Http404("No such image")
     response = FileResponse(artwork.image.open("rb"))

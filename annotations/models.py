@@ -326,3 +326,27 @@ class AttentionCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant} {self.kind} check: {self.passed}"
+
+
+class StudyMember(models.Model):
+    """Who else may see a study. `Study.owner` is the study's owner; a member row adds a viewer
+    (read-only) or a co-owner (full access). Access is decided in `selectors.study_for_user`."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "owner (full access)"
+        VIEWER = "viewer", "viewer (read-only)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="study_member_once"),
+            models.CheckConstraint(condition=Q(role__in=["owner", "viewer"]), name="study_member_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} of {self.study}"

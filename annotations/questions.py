@@ -109,13 +109,21 @@ def dimension_question(dimension: Dimension, session: Session, artwork_id: int, 
     return question
 
 
-def item_questions(session: Session, assignment: Assignment) -> list[Question]:
-    """Every dimension of the study; for an attention check, only the checked question."""
+def study_dimensions(study_id: int) -> list[Dimension]:
+    """The study's dimensions in the order they are asked."""
+    return list(Dimension.objects.filter(study_id=study_id).order_by("position", "id"))
+
+
+def item_questions(session: Session, assignment: Assignment, dimensions: list[Dimension] | None = None
+                   ) -> list[Question]:
+    """Every dimension of the study (`dimensions`, if the caller has read them); for an attention
+    check, only the checked question."""
     if assignment.is_attention_check:
         check = assignment.attention_check
         return [dimension_question(check.dimension, session, assignment.artwork_id, check)]
-    return [dimension_question(d, session, assignment.artwork_id)
-            for d in Dimension.objects.filter(study_id=session.study_id).order_by("position", "id")]
+    if dimensions is None:
+        dimensions = study_dimensions(session.study_id)
+    return [dimension_question(d, session, assignment.artwork_id) for d in dimensions]
 
 
 def answers_parse(questions: list[Question], answers: dict[str, list[str]]) -> tuple[dict, list[str]]:

@@ -5,8 +5,16 @@ from . import crowd_views, views
 app_name = "annotations"
 urlpatterns = [
     path("", views.home, name="home"),
+    # Researcher pages (login; study_for_user decides access).
     path("studies/", views.study_list, name="study_list"),
+    path("studies/new/", views.study_create_view, name="study_create"),
     path("studies/<slug:slug>/", views.study_detail, name="study_detail"),
+    path("studies/<slug:slug>/edit/", views.study_edit, name="study_edit"),
+    path("studies/<slug:slug>/upload/", views.study_upload, name="study_upload"),
+    path("studies/<slug:slug>/status/", views.study_status, name="study_status"),
+    path("studies/<slug:slug>/members/", views.study_members, name="study_members"),
+    path("studies/<slug:slug>/progress/", views.study_progress_view, name="study_progress"),
+    path("studies/<slug:slug>/progress.json", views.study_progress_json, name="study_progress_json"),
     # The annotator site (crowd sessions): one entry per study, a POST per step.
     path("s/<slug:slug>/", crowd_views.session_entry, name="session_entry"),
     path("s/<slug:slug>/consent/", crowd_views.session_consent_view, name="session_consent"),

@@ -1,8 +1,27 @@
+"""Researcher pages of a study: list, create, edit, upload, open/close, members, progress.
+
+Views handle HTTP only: `study_for_user` decides access (404 for outsiders, 403 for viewers on
+writes), a form validates, one service does the work, the page shows each problem it reports.
+"""
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
 
+from .editing import (StudyChangeRefused, participant_link, study_member_remove, study_member_set, study_spec_parse,
+                      study_spec_yaml, study_status_set, study_update)
+from .forms import ArtworkUploadForm, JudgementUploadForm, MemberForm, StatusForm, StudyCreateForm, StudySpecForm
+from .progress import participants_progress, study_progress
 from .selectors import studies_for_user, study_artworks, study_for_user, study_summary
+from .studies import StudySpecError, study_create, study_template_load
+from .tables import ImportFailed
+from .uploads import artworks_upload, judgements_upload
 
 
 def home(request):
@@ -15,8 +34,143 @@ def study_list(request):
 
 
 @login_required
+def study_create_view(request):
+    form = StudyCreateForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["study_file"]:
+                spec = study_spec_parse(data["study_file"].read().decode("utf-8"))
+            else:
+                spec = study_template_load(data["template"])
+            if data["title"]:
+                spec["title"] = data["title"]
+            study = study_create(spec, data["slug"], owner=request.user,
+                                 template="" if data["study_file"] else data["template"])
+        except StudySpecError as exc:
+            errors = exc.errors
+        except UnicodeDecodeError:
+            errors = ["the study file is not UTF-8 text"]
+        else:
+            messages.success(request, f"Created study {study.slug}. Next: upload artworks, then open it.")
+            return redirect("annotations:study_detail", study.slug)
+    return render(request, "annotations/study_create.html", {"form": form, "errors": errors})
+
+
+def _link(request, study) -> str:
+    return participant_link(request.build_absolute_uri(reverse("annotations:session_entry", args=[study.slug])))
+
+
+@login_required
 def study_detail(request, slug: str):
     study = study_for_user(request.user, slug)
     page = Paginator(study_artworks(study), 48).get_page(request.GET.get("page"))
-    return render(request, "annotations/study_detail.html",
-                  {"study": study, "summary": study_summary(study), "page": page})
+    return render(request, "annotations/study_detail.html", {
+        "study": study, "summary": study_summary(study), "page": page, "participant_link": _link(request, study),
+        "members": study.members.select_related("user"), "member_form": MemberForm(), "tab": "overview"})
+
+
+@login_required
+def study_edit(request, slug: str):
+    study = study_for_user(request.user, slug, write=request.method == "POST")
+    form = StudySpecForm(request.POST or None, initial={"spec": study_spec_yaml(study)})
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            study_update(study, study_spec_parse(form.cleaned_data["spec"]))
+        except (StudySpecError, StudyChangeRefused) as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, "Saved the study file.")
+            return redirect("annotations:study_edit", study.slug)
+    return render(request, "annotations/study_edit.html",
+                  {"study": study, "form": form, "errors": errors, "tab": "edit"})
+
+
+@login_required
+def study_upload(request, slug: str):
+    """Artworks (manifest + ZIP or URLs) and judgements (long CSV), through the import services."""
+    study = study_for_user(request.user, slug, write=request.method == "POST")
+    which = request.POST.get("which", "")
+    artwork_form = ArtworkUploadForm(request.POST if which == "artworks" else None,
+                                     request.FILES if which == "artworks" else None)
+    judgement_form = JudgementUploadForm(request.POST if which == "judgements" else None,
+                                         request.FILES if which == "judgements" else None)
+    result, failed = None, None
+    try:
+        if which == "artworks" and artwork_form.is_valid():
+            data = artwork_form.cleaned_data
+            result = artworks_upload(study, data["manifest"], data["images"], url_column=data["url_column"],
+                                     defer_download=data["defer_download"], skip_bad_rows=data["skip_bad_rows"])
+        elif which == "judgements" and judgement_form.is_valid():
+            data = judgement_form.cleaned_data
+            result = judgements_upload(study, data["judgements"], create_artworks=data["create_artworks"],
+                                       skip_bad_rows=data["skip_bad_rows"])
+    except ImportFailed as exc:
+        failed = exc.errors
+    status = 400 if failed else 200
+    return render(request, "annotations/study_upload.html", {
+        "study": study, "artwork_form": artwork_form, "judgement_form": judgement_form, "which": which,
+        "result": result, "failed": failed, "tab": "upload"}, status=status)
+
+
+@require_POST
+@login_required
+def study_status(request, slug: str):
+    study = study_for_user(request.user, slug, write=True)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            study_status_set(study, form.cleaned_data["status"])
+        except StudyChangeRefused as exc:
+            for error in exc.errors:
+                messages.error(request, error)
+        else:
+            messages.success(request, f"The study is {study.get_status_display().lower()}.")
+    return redirect("annotations:study_detail", study.slug)
+
+
+@require_POST
+@login_required
+def study_members(request, slug: str):
+    study = study_for_user(request.user, slug, write=True)
+    if "remove" in request.POST:
+        study_member_remove(study, request.POST["remove"])
+        return redirect("annotations:study_detail", study.slug)
+    form = MemberForm(request.POST)
+    if form.is_valid():
+        try:
+            study_member_set(study, form.cleaned_data["username"], form.cleaned_data["role"])
+        except StudyChangeRefused as exc:
+            for error in exc.errors:
+                messages.error(request, error)
+    return redirect("annotations:study_detail", study.slug)
+
+
+def _progress_context(study) -> dict:
+    from alignment.charts import histogram_svg  # drawing only; annotations reads no alignment data
+
+    progress = study_progress(study)
+    bins = [(str(b["judges"]), b["artworks"]) for b in progress["histogram"]]
+    return {"study": study, "progress": progress, "participants": participants_progress(study),
+            "histogram": mark_safe(histogram_svg(bins, x_title="people who judged the artwork", y_title="artworks",
+                                       highlight_from=progress["target_per_artwork"]))}
+
+
+@login_required
+def study_progress_view(request, slug: str):
+    study = study_for_user(request.user, slug)
+    return render(request, "annotations/study_progress.html", _progress_context(study) | {"tab": "progress"})
+
+
+@require_GET
+@login_required
+def study_progress_json(request, slug: str):
+    """The page's poll: the figures, and the progress panel as HTML to swap in."""
+    study = study_for_user(request.user, slug)
+    context = _progress_context(study)
+    return JsonResponse({"active": study.status == study.Status.OPEN,
+                         "progress": context["progress"], "participants": context["participants"],
+                         "html": render_to_string("annotations/_progress.html", context, request=request)},
+                        encoder=DjangoJSONEncoder)

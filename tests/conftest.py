@@ -78,3 +78,13 @@ def demo_study(db, settings, tmp_path):
     from annotations.models import Study
 
     return Study.objects.get(slug="demo")
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> Path:
+    """collectstatic once per test session, for servers started with DEBUG off (manifest storage)."""
+    from annotations.loadbench import server_env, static_collect
+
+    root = tmp_path_factory.mktemp("static")
+    static_collect(server_env(root / "media", root / "var", root))
+    return root

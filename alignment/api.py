@@ -1,0 +1,114 @@
+"""REST API of alignment reports (list, compute, read), the dashboard's per-artwork points, and the
+exports, with the study pages' access rules (`StudyScoped`)."""
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.api import StudyScoped
+from annotations.serializers import ErrorsSerializer
+
+from . import points
+from .bundle import KINDS, NoReport, export_file
+from .dashboard import report_latest, stratum_parse
+from .figures import json_ready
+from .models import Report
+from .reports import NothingToReport, ReportOptions, report_create
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Report
+        fields = ["id", "created_at", "seed", "n_boot", "content_sha256", "inputs"]
+
+
+class ReportOptionsSerializer(serializers.Serializer):
+    seed = serializers.IntegerField(default=0)
+    n_boot = serializers.IntegerField(default=1000, min_value=1, max_value=20000)
+    exclude_fast_ms = serializers.IntegerField(default=500, min_value=0)
+    min_attention_pass = serializers.FloatField(default=None, allow_null=True, min_value=0, max_value=1)
+    min_stratum_items = serializers.IntegerField(default=10, min_value=1)
+
+
+class ReportList(StudyScoped, generics.ListAPIView):
+    """Stored reports, newest first (without their content); POST computes and stores a new one."""
+
+    serializer_class = ReportSerializer
+
+    def get_queryset(self):
+        return self.get_study().alignment_reports.order_by("-created_at", "-id")
+
+    @extend_schema(request=ReportOptionsSerializer, responses={201: ReportSerializer, 400: ErrorsSerializer})
+    def post(self, request, slug):
+        study = self.get_study()
+        data = ReportOptionsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            report = report_create(study, ReportOptions(**data.validated_data))
+        except NothingToReport as exc:
+            return Response({"errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+class ReportDetail(StudyScoped, APIView):
+    """One report's content (docs/report-schema.md); `latest` for the newest."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, slug, report_id):
+        study = self.get_study()
+        if report_id == "latest":
+            report = report_latest(study)
+            if report is None:
+                raise Http404("No stored report")
+        elif report_id.isdigit():
+            report = get_object_or_404(Report, study=study, pk=int(report_id))
+        else:
+            raise Http404("No such report")
+        return Response({"id": report.pk, "created_at": report.created_at, "content": report.content})
+
+
+class DimensionPoints(StudyScoped, APIView):
+    """Per artwork, for the latest report's options: human mean against each model's score (the
+    scatters), shares against P(label), and the largest disagreements; `stratum=field=value` filters."""
+
+    @extend_schema(parameters=[OpenApiParameter("stratum", str, description="e.g. origin=ai")],
+                   responses=OpenApiTypes.OBJECT)
+    def get(self, request, slug, dimension):
+        study = self.get_study()
+        report = report_latest(study)
+        if report is None:
+            raise Http404("No stored report")
+        content = report.content
+        arrays = points.dimension_arrays(study, content, dimension)
+        if arrays is None:
+            raise Http404("No such dimension")
+        stratum = stratum_parse(request.query_params.get("stratum"))
+        models = content["dimensions"].get(dimension, {}).get("models", {})
+        return Response(json_ready({
+            "report": report.pk, "dimension": dimension, "stratum": "=".join(stratum) if stratum else None,
+            "scatters": points.scatters(arrays, stratum, models),
+            "shares": points.share_scatters(arrays, stratum, models),
+            "disagreements": points.disagreements(arrays, stratum),
+        }))
+
+
+class ExportDownload(StudyScoped, APIView):
+    """A file: judgements, predictions, participants, attention-checks (CSV), report-json, report-html,
+    or bundle (ZIP with manifest.json)."""
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(KINDS))],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorsSerializer})
+    def get(self, request, slug, kind):
+        study = self.get_study()
+        if kind not in KINDS:
+            raise Http404("No such export")
+        try:
+            exported = export_file(study, kind)
+        except NoReport as exc:
+            return Response({"errors": [str(exc)]}, status=status.HTTP_404_NOT_FOUND)
+        response = HttpResponse(exported.data, content_type=exported.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{study.slug}-{exported.name}"'
+        return response

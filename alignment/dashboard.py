@@ -1,0 +1,179 @@
+"""Selectors for the alignment dashboard: the latest stored report turned into what the page shows
+(figures first as SVG charts, numbers beside them), optionally for one stratum.
+
+The figures come from the stored report (`Report.content`); only the per-artwork points of the
+scatters and of a stratum's disagreement list are read again (`alignment.points`).
+"""
+from __future__ import annotations
+
+from django.utils.safestring import mark_safe
+
+from annotations.models import Judgement, Study
+from clipworker.models import Prediction
+
+from . import charts, points
+from .models import Report
+from .render import _humans_rows, _strata_rows, fmt, fmt_ci, forest_svg
+
+
+def report_latest(study: Study) -> Report | None:
+    return study.alignment_reports.order_by("-created_at", "-id").first()
+
+
+def report_staleness(study: Study, content: dict) -> list[str]:
+    """What changed since the report was computed (counts only: cheap, and enough to say 'recompute')."""
+    notes = []
+    judgements = Judgement.objects.filter(dimension__study=study).count()
+    predictions = Prediction.objects.filter(dimension__study=study).count()
+    then = content["inputs"]
+    if judgements != then["judgements"]["count"]:
+        notes.append(f"{judgements} judgements are stored now, {then['judgements']['count']} when it was computed")
+    if predictions != then["predictions"]["count"]:
+        notes.append(f"{predictions} predictions are stored now, {then['predictions']['count']} when it was computed")
+    return notes
+
+
+def strata_options(content: dict) -> list[dict]:
+    """[{"field", "values": [...]}]: strata with figures in at least one dimension."""
+    found: dict[str, set] = {}
+    for dim in content["dimensions"].values():
+        for field, values in dim["strata"].items():
+            for value, stratum in values.items():
+                if "models" in stratum or "humans" in stratum:
+                    found.setdefault(field, set()).add(value)
+    return [{"field": field, "values": sorted(values)} for field, values in found.items()]
+
+
+def stratum_parse(raw: str | None) -> tuple[str, str] | None:
+    if not raw or "=" not in raw:
+        return None
+    field, value = raw.split("=", 1)
+    return field, value
+
+
+def _stratum_of(dim: dict, stratum: tuple[str, str] | None) -> dict | None:
+    if stratum is None:
+        return None
+    return (dim["strata"].get(stratum[0]) or {}).get(stratum[1]) or {"note": "not in this stratum"}
+
+
+def _model_summary(key: str, m: dict, in_stratum: dict | None) -> dict:
+    stand_in = bool(m.get("is_stand_in"))
+    if in_stratum is not None:
+        figures = (in_stratum.get("models") or {}).get(key) or {}
+        return {"key": key, "stand_in": stand_in, "n": fmt(figures.get("n_artworks")),
+                "accuracy": fmt(figures.get("accuracy")), "kappa": fmt(figures.get("cohen_kappa")),
+                "ceiling": "–", "spearman": fmt_ci(figures.get("spearman")), "change": "–"}
+    vs = m.get("vs_majority") or {}
+    ceiling = m.get("human_ceiling") or {}
+    return {
+        "key": key, "stand_in": stand_in, "n": fmt(m.get("n_artworks")),
+        "accuracy": fmt(vs.get("accuracy")), "kappa": fmt(vs.get("cohen_kappa")),
+        "ceiling": (f"{fmt(ceiling.get('model'))} · percentile {fmt(ceiling.get('percentile'), 0)}"
+                    f"{' of ' + str(ceiling['n_raters']) + ' people' if ceiling.get('n_raters') else ''}")
+        if ceiling.get("model") is not None else "–",
+        "spearman": fmt_ci((m.get("vs_human_mean") or {}).get("spearman")),
+        "change": fmt((m.get("as_annotator") or {}).get("change")),
+    }
+
+
+def overview(content: dict, stratum: tuple[str, str] | None) -> dict:
+    """Every dimension's alpha (forest plot) and each model's headline figures."""
+    forest, rows = [], []
+    for key, dim in content["dimensions"].items():
+        part = _stratum_of(dim, stratum)
+        alpha = ((part or {}).get("humans") or {}).get("alpha") if stratum else dim["humans"]["alpha"]
+        forest.append((key, alpha))
+        rows.append({"key": key, "kind": dim["kind"], "level": dim["level"], "alpha": fmt_ci(alpha),
+                     "note": (part or {}).get("note", "") if stratum else "",
+                     "models": [_model_summary(k, m, part) for k, m in dim["models"].items()]})
+    return {"forest": mark_safe(forest_svg(forest, width=470)), "rows": rows}
+
+
+def _ceiling_rows(dim: dict) -> tuple[list[dict], str]:
+    humans, models = dim["humans"], dim["models"]
+    if dim["kind"] == "multi":
+        parts = [(tag, h, {k: (m.get("tags") or {}).get(tag) or {} for k, m in models.items()})
+                 for tag, h in (humans.get("tags") or {}).items()]
+    else:
+        parts = [(dim["key"], humans, models)]
+    rows, metric = [], ""
+    for name, h, ms in parts:
+        loo = h.get("leave_one_out") or {}
+        metric = loo.get("metric") or metric
+        rows.append({"name": name,
+                     "people": [(p["participant"], p["value"]) for p in loo.get("participants") or []],
+                     "models": [(k, (m.get("human_ceiling") or {}).get("model"), bool(models[k].get("is_stand_in")))
+                                for k, m in ms.items()]})
+    return rows, metric
+
+
+def _confusions(dim: dict) -> list[dict]:
+    out = []
+    for key, m in dim["models"].items():
+        confusion = (m.get("vs_majority") or {}).get("confusion")
+        if confusion:
+            out.append({"model": key, "stand_in": bool(m.get("is_stand_in")),
+                        "svg": mark_safe(charts.heatmap_svg(confusion["labels"], confusion["matrix"],
+                                                            rows_title=confusion["rows"], columns_title=key))})
+    return out
+
+
+def _scatter_svgs(items: list[dict], caption: str) -> list[dict]:
+    return [{"model": s["model"], "stand_in": s["stand_in"], "n": len(s["points"]),
+             "svg": mark_safe(charts.scatter_svg(s["points"], x_title=s["x_title"], y_title=s["y_title"],
+                                                 x_range=s["x_range"], y_range=s["y_range"],
+                                                 caption=caption.format(n=len(s["points"]))))} for s in items]
+
+
+def _top_items(study: Study, tops: dict[str, list[dict]], dim: dict) -> list[dict]:
+    ids = {item["artwork"] for top in tops.values() for item in top}
+    images = {a.external_id: a for a in study.artworks.filter(external_id__in=ids)}
+    out = []
+    for key, top in tops.items():
+        items = []
+        for item in top:
+            model_label = max(item["model"], key=lambda label: item["model"][label] or 0)
+            human_label = max(item["humans"], key=lambda label: item["humans"][label] or 0)
+            artwork = images.get(item["artwork"])
+            items.append({"artwork": item["artwork"], "value": float(item["value"]), "n_votes": item["n_votes"],
+                          "model_label": model_label, "model_p": float(item["model"][model_label]),
+                          "human_label": human_label, "human_share": float(item["humans"][human_label]),
+                          "image": artwork.image.url if artwork is not None and artwork.image else "",
+                          "title": artwork.title if artwork is not None else ""})
+        out.append({"model": key, "stand_in": bool((dim["models"].get(key) or {}).get("is_stand_in")),
+                    "items": items})
+    return out
+
+
+def dimension_detail(study: Study, content: dict, key: str, stratum: tuple[str, str] | None) -> dict | None:
+    """One dimension: people's figures, the ceiling strip, confusion heatmaps, scatters and the largest
+    disagreements (for a stratum: its scatters and disagreements; the rest stays overall)."""
+    dim = content["dimensions"].get(key)
+    if dim is None:
+        return None
+    rows, metric = _ceiling_rows(dim)
+    ceiling = charts.ceiling_svg(rows, metric=metric or "agreement") if any(r["people"] for r in rows) else ""
+    arrays = points.dimension_arrays(study, content, key) if dim["n_artworks"] else None
+    if arrays is not None:
+        scatters = _scatter_svgs(points.scatters(arrays, stratum, dim["models"]), "{n} artworks")
+        shares = _scatter_svgs(points.share_scatters(arrays, stratum, dim["models"]), "{n} artworks (aggregated shares)")
+        tops = points.disagreements(arrays, stratum) if stratum else {
+            k: (m.get("divergence") or {}).get("top") or [] for k, m in dim["models"].items()}
+    else:
+        scatters, shares, tops = [], [], {}
+    part = _stratum_of(dim, stratum)
+    stratum_rows = []
+    if part is not None:
+        stratum_rows = [("Krippendorff's alpha (95% CI)", fmt_ci((part.get("humans") or {}).get("alpha"))),
+                        ("artworks / judgements / participants",
+                         " / ".join(fmt(part.get(k)) for k in ("n_artworks", "n_judgements", "n_participants")))]
+        if part.get("note"):
+            stratum_rows.append(("note", part["note"]))
+    return {
+        "key": key, "kind": dim["kind"], "level": dim["level"], "labels": dim["labels"], "notes": dim["notes"],
+        "humans": _humans_rows(dim["humans"]), "stratum": part, "stratum_rows": stratum_rows,
+        "ceiling": mark_safe(ceiling), "confusions": _confusions(dim), "scatters": scatters, "shares": shares,
+        "disagreements": [t for t in _top_items(study, {k: v for k, v in tops.items() if v}, dim)],
+        "strata": _strata_rows(dim), "experts": dim.get("experts"),
+    }

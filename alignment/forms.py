@@ -1,0 +1,24 @@
+from django import forms
+
+from .reports import ReportOptions
+
+DEFAULTS = ReportOptions()
+
+
+class ReportOptionsForm(forms.Form):
+    """The options of `alignment_report`, with its defaults."""
+
+    seed = forms.IntegerField(initial=DEFAULTS.seed, help_text="Seed of the bootstrap intervals")
+    n_boot = forms.IntegerField(initial=DEFAULTS.n_boot, min_value=1, max_value=20000, label="Bootstrap resamples")
+    exclude_fast_ms = forms.IntegerField(initial=DEFAULTS.exclude_fast_ms, min_value=0, label="Exclude fast (ms)",
+                                         help_text="Median response time below this excludes a participant; 0: off")
+    min_attention_pass = forms.FloatField(required=False, min_value=0, max_value=1, label="Min. attention pass rate",
+                                          help_text="Exclude participants passing fewer of their checks; empty: off")
+    min_stratum_items = forms.IntegerField(initial=DEFAULTS.min_stratum_items, min_value=1,
+                                           label="Min. artworks per stratum")
+
+    def options(self) -> ReportOptions:
+        data = self.cleaned_data
+        return ReportOptions(seed=data["seed"], n_boot=data["n_boot"], exclude_fast_ms=data["exclude_fast_ms"],
+                             min_attention_pass=data["min_attention_pass"],
+                             min_stratum_items=data["min_stratum_items"])

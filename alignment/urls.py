@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "alignment"
+urlpatterns = [
+    path("studies/<slug:slug>/alignment/", views.dashboard, name="dashboard"),
+    path("studies/<slug:slug>/alignment/compute/", views.report_compute, name="report_compute"),
+    path("studies/<slug:slug>/exports/", views.exports, name="exports"),
+    path("studies/<slug:slug>/exports/<slug:kind>/", views.export_download, name="export_download"),
+]

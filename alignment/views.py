@@ -1,0 +1,78 @@
+"""The alignment dashboard (the latest stored report as charts and figures, filterable by stratum),
+the "compute report" button, and the export downloads."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from annotations.selectors import study_for_user
+
+from .bundle import KINDS, NoReport, export_file
+from .dashboard import (dimension_detail, overview, report_latest, report_staleness, strata_options,
+                        stratum_parse)
+from .forms import ReportOptionsForm
+from .reports import NothingToReport, report_create
+
+
+@login_required
+def dashboard(request, slug: str):
+    study = study_for_user(request.user, slug)
+    report = report_latest(study)
+    context = {"study": study, "report": report, "form": ReportOptionsForm(), "tab": "alignment"}
+    if report is not None:
+        content = report.content
+        keys = list(content["dimensions"])
+        key = request.GET.get("dimension") if request.GET.get("dimension") in keys else keys[0]
+        stratum = stratum_parse(request.GET.get("stratum"))
+        context |= {
+            "content": content, "keys": keys, "key": key, "stratum": stratum,
+            "stratum_raw": request.GET.get("stratum", ""), "strata": strata_options(content),
+            "stale": report_staleness(study, content), "overview": overview(content, stratum),
+            "detail": dimension_detail(study, content, key, stratum),
+            "form": ReportOptionsForm(initial={k: v for k, v in content["options"].items()
+                                               if k in ReportOptionsForm.base_fields}),
+        }
+    return render(request, "alignment/dashboard.html", context)
+
+
+@require_POST
+@login_required
+def report_compute(request, slug: str):
+    study = study_for_user(request.user, slug, write=True)
+    form = ReportOptionsForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return redirect("alignment:dashboard", study.slug)
+    try:
+        report = report_create(study, form.options())
+    except NothingToReport as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Computed report {report.pk}.")
+    return redirect("alignment:dashboard", study.slug)
+
+
+@login_required
+def exports(request, slug: str):
+    study = study_for_user(request.user, slug)
+    return render(request, "alignment/exports.html",
+                  {"study": study, "report": report_latest(study), "tab": "exports"})
+
+
+@require_GET
+@login_required
+def export_download(request, slug: str, kind: str):
+    study = study_for_user(request.user, slug)
+    if kind not in KINDS:
+        raise Http404("No such export")
+    try:
+        exported = export_file(study, kind)
+    except NoReport as exc:
+        messages.error(request, str(exc))
+        return redirect("alignment:exports", study.slug)
+    response = HttpResponse(exported.data, content_type=exported.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-{exported.name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

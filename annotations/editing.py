@@ -1,0 +1,178 @@
+"""Researcher-side changes to a study: its study file (edit as YAML), its status, its members, and the
+participant link. The pages, the REST API and the commands call these; they never write models
+themselves.
+"""
+import yaml
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Dimension, Judgement, Study, StudyMember
+from .studies import STUDY_FIELDS, StudySpecError, _dimension_from_spec, study_spec_validate
+
+PROLIFIC_QUERY = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
+STATUS_MOVES = {"draft": {"open"}, "open": {"closed"}, "closed": {"open"}}
+
+
+class StudyChangeRefused(ValueError):
+    """A change the study cannot take as asked; `errors` lists every reason."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("; ".join(errors))
+
+
+# The study file ---------------------------------------------------------------------------------------
+def _dimension_spec(dim: Dimension) -> dict:
+    spec = {"key": dim.key, "kind": dim.kind, "question": dim.question}
+    if dim.kind == "rating":
+        scale = {"min": dim.scale_min, "max": dim.scale_max}
+        if dim.anchors:
+            scale["anchors"] = {int(point): words for point, words in dim.anchors.items()}
+        spec["scale"] = scale
+    else:
+        spec["labels"] = list(dim.labels)
+    spec["level"] = dim.level
+    if dim.prompts:
+        spec["prompts"] = list(dim.prompts)
+    return spec | dim.extra
+
+
+def study_spec_dump(study: Study) -> dict:
+    """The study as a study file (the shape `create_study --from-file` reads)."""
+    spec = {field: getattr(study, field) for field in STUDY_FIELDS}
+    spec |= study.extra
+    spec["dimensions"] = [_dimension_spec(dim) for dim in study.dimensions.order_by("position", "id")]
+    return spec
+
+
+def study_spec_yaml(study: Study) -> str:
+    return yaml.safe_dump(study_spec_dump(study), sort_keys=False, allow_unicode=True, width=110)
+
+
+def study_spec_parse(text: str) -> dict:
+    """A study file's text (YAML or JSON) as a dict; StudySpecError saying why not."""
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise StudySpecError([f"not valid YAML or JSON: {exc}"]) from None
+    if not isinstance(spec, dict):
+        raise StudySpecError(["expected a mapping with a 'dimensions' list at the top"])
+    return spec
+
+
+def study_spec_from_json(spec: dict) -> dict:
+    """A study file that came as JSON, whose object keys are always text: scale anchors back to numbers."""
+    for dim in spec.get("dimensions") or []:
+        anchors = (dim.get("scale") or {}).get("anchors") if isinstance(dim, dict) else None
+        if isinstance(anchors, dict):
+            dim["scale"]["anchors"] = {int(k) if isinstance(k, str) and k.lstrip("-").isdigit() else k: v
+                                       for k, v in anchors.items()}
+    return spec
+
+
+def _stored_values(dim: Dimension) -> set:
+    values = set()
+    for value in Judgement.objects.filter(dimension=dim).values_list("value", flat=True).distinct():
+        values.update(value if isinstance(value, list) else [value])
+    return values
+
+
+def _check_against_judgements(study: Study, dims: list[dict]) -> list[str]:
+    """What a new study file would break in the judgements already stored."""
+    errors = []
+    stored = {d.key: d for d in study.dimensions.all()}
+    judged = set(Judgement.objects.filter(dimension__study=study).values_list("dimension__key", flat=True).distinct())
+    wanted = {d["key"]: d for d in dims}
+    for key in sorted(judged - wanted.keys()):
+        errors.append(f"dimension {key!r}: it has judgements and cannot be removed")
+    for key in sorted(judged & wanted.keys()):
+        new, old = wanted[key], stored[key]
+        if new["kind"] != old.kind:
+            errors.append(f"dimension {key!r}: field 'kind': it has judgements as {old.kind!r}; the kind cannot change")
+            continue
+        values = _stored_values(old)
+        if old.kind == "rating":
+            scale = new.get("scale") or {}
+            numbers = [v for v in values if isinstance(v, (int, float))]
+            if numbers and (min(numbers) < scale.get("min", min(numbers)) or max(numbers) > scale.get("max", max(numbers))):
+                errors.append(f"dimension {key!r}: field 'scale': stored judgements range from {min(numbers)} to"
+                              f" {max(numbers)}; the scale must cover them")
+        else:
+            lost = sorted(str(v) for v in values - set(new.get("labels") or []))
+            if lost:
+                errors.append(f"dimension {key!r}: field 'labels': stored judgements use {', '.join(map(repr, lost))};"
+                              " keep these labels")
+    return errors
+
+
+@transaction.atomic
+def study_update(study: Study, spec: dict) -> Study:
+    """Apply an edited study file: settings, dimensions (matched by key), labels, prompts.
+
+    Every problem at once: StudySpecError for an invalid file, StudyChangeRefused for a change the
+    stored judgements forbid (removing a judged dimension, changing its kind, dropping a used label).
+    """
+    dims = study_spec_validate(spec)
+    refused = _check_against_judgements(study, dims)
+    if refused:
+        raise StudyChangeRefused(refused)
+    for field in STUDY_FIELDS:
+        if spec.get(field) is not None:
+            setattr(study, field, spec[field])
+    study.title = study.title or study.slug
+    study.extra = {k: v for k, v in spec.items() if k not in STUDY_FIELDS and k != "dimensions"}
+    try:
+        study.full_clean(exclude=["slug", "owner"], validate_unique=False)
+    except ValidationError as exc:
+        raise StudySpecError([f"field {field!r}: {' '.join(messages)}"
+                              for field, messages in exc.message_dict.items()]) from None
+    study.save()
+    existing = {d.key: d for d in study.dimensions.all()}
+    for position, dim_spec in enumerate(dims):
+        new = _dimension_from_spec(study, position, dim_spec)
+        old = existing.pop(new.key, None)
+        if old is not None:
+            new.pk = old.pk
+        new.save()
+    for leftover in existing.values():
+        leftover.delete()  # never judged (checked above); its predictions go with it
+    return study
+
+
+# Status, link, members -----------------------------------------------------------------------------------
+def study_status_set(study: Study, status: str) -> Study:
+    """Open, close or reopen a study. Opening needs at least one artwork with an image."""
+    if status not in Study.Status.values:
+        raise StudyChangeRefused([f"{status!r} is not one of {', '.join(Study.Status.values)}"])
+    if status == study.status:
+        return study
+    if status not in STATUS_MOVES[study.status]:
+        raise StudyChangeRefused([f"a {study.status} study cannot become {status}"])
+    if status == Study.Status.OPEN and not (study.artworks.exclude(image="").exists()
+                                            or study.artworks.exclude(image_url="").exists()):
+        raise StudyChangeRefused(["the study has no artworks with images yet: upload some before opening it"])
+    Study.objects.filter(pk=study.pk).update(status=status)
+    study.status = status
+    return study
+
+
+def participant_link(entry_url: str) -> str:
+    """The study's entry URL with Prolific's placeholders, as Prolific expects it in a study's URL."""
+    return f"{entry_url}?{PROLIFIC_QUERY}"
+
+
+def study_member_set(study: Study, username: str, role: str = StudyMember.Role.VIEWER) -> StudyMember:
+    if role not in StudyMember.Role.values:
+        raise StudyChangeRefused([f"role {role!r} is not one of {', '.join(StudyMember.Role.values)}"])
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise StudyChangeRefused([f"no active user {username!r}"])
+    if user.pk == study.owner_id:
+        raise StudyChangeRefused([f"{username!r} owns the study already"])
+    member, _ = StudyMember.objects.update_or_create(study=study, user=user, defaults={"role": role})
+    return member
+
+
+def study_member_remove(study: Study, username: str) -> bool:
+    return StudyMember.objects.filter(study=study, user__username=username).delete()[0] > 0

@@ -1,0 +1,550 @@
+"""Load benchmark of the annotator site: simulated participants run whole sessions over HTTP.
+
+    .venv/bin/python -m annotations.loadbench [--annotators 50] [--duration 30] [--pause 0]
+        [--artworks 200] [--workers 4] [--threads 1] [--images] [--url http://127.0.0.1:8000] [--keep]
+
+Needs DATABASE_URL pointing at a PostgreSQL database it may write to (use a scratch one: the
+benchmark migrates it, adds a study `loadbench-<time>` and deletes that study afterwards unless
+--keep). It starts gunicorn on a free loopback port with the production profile (DEBUG off, static
+files collected into a temporary folder, plain HTTP since it is loopback), or targets --url, a
+server on the same database. Each simulated annotator opens the study's link with Prolific's
+parameters, consents, reads the instructions, answers the questionnaire, then judges artwork after
+artwork with the POST the judging page's script sends (every dimension of one artwork per request;
+attention checks answered as instructed), then starts over as a new participant. Before each POST
+(each step and each submission) it waits a random pause (exponential, mean --pause seconds; 0:
+none), and with a pause the annotators arrive spread over the first --pause seconds. It stops
+itself after --duration seconds: no new request starts after that, and requests in flight finish.
+
+It prints submissions and judgements per second, the submission request's latency percentiles and
+errors, then reads the database: every judgement acknowledged (2xx) is stored, nothing else is,
+there is no duplicate, no participant had an artwork twice, and artwork loads (judged or held)
+differ by at most one. The exit status is 1 if any of these fails.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import io
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+ARTWORK_RE = re.compile(r'<input type="hidden" name="artwork" value="(\d+)">')
+FIELDSET_RE = re.compile(r'<fieldset class="question kind-(\w+)( follow-up)?" data-question="([^"]+)"'
+                         r'(?: data-for="([^"]+)" data-when="([^"]*)")?>(.*?)</fieldset>', re.S)
+INPUT_RE = re.compile(r'<input type="(?:radio|checkbox)" name="([^"]+)" value="([^"]*)"')
+INSTRUCTION_RE = re.compile(r'<p class="instruction">[^<]*?(?:choose|tick only) (?:\u201c(.*?)\u201d|(\d+))\.</p>')
+IMAGE_RE = re.compile(r'<img src="([^"]+)"')
+REDIRECT_RE = re.compile(r'data-redirect="([^"]+)"')
+
+
+# The client ------------------------------------------------------------------------------------------
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)  # seconds, accepted submissions only
+    artworks: int = 0  # accepted submissions of an artwork (not attention checks)
+    checks: int = 0
+    judgements: int = 0
+    accepted: set = field(default_factory=set)  # (participant, artwork id) acknowledged
+    errors: Counter = field(default_factory=Counter)
+    other_requests: int = 0
+    other_errors: Counter = field(default_factory=Counter)
+    busy_reloads: int = 0  # 503 "please reload in a few seconds" at the start of judging, reloaded
+    sessions_started: int = 0
+    sessions_completed: int = 0
+
+
+@dataclass
+class Item:
+    artwork: int
+    form: dict[str, list[str]]
+    dimensions: int
+    is_check: bool
+    image: str
+
+
+def item_parse(page: str, rng: random.Random) -> Item | None:
+    """The judging form on a page or fragment, filled with answers as a participant would."""
+    artwork = ARTWORK_RE.search(page)
+    if artwork is None:
+        return None
+    form: dict[str, list[str]] = {}
+    chosen: dict[str, str] = {}
+    dimensions = 0
+    instruction = INSTRUCTION_RE.search(page)
+    for kind, follow_up, key, parent, when, body in FIELDSET_RE.findall(page):
+        inputs = [(name, html.unescape(value)) for name, value in INPUT_RE.findall(body)]
+        if not inputs:
+            continue
+        name = inputs[0][0]
+        values = [value for _, value in inputs]
+        if follow_up:
+            if chosen.get(parent) != html.unescape(when):
+                continue
+            form[name] = [rng.choice(values)]
+            continue
+        dimensions += 1
+        if instruction is not None:
+            form[name] = [html.unescape(instruction.group(1) or instruction.group(2))]
+        elif kind == "multi":
+            form[name] = rng.sample(values, rng.randint(0, min(3, len(values))))
+        else:
+            form[name] = [rng.choice(values)]
+        if form[name]:
+            chosen[name] = form[name][0]
+    csrf = CSRF_RE.search(page)
+    form["csrfmiddlewaretoken"] = [csrf.group(1)] if csrf else []
+    form["artwork"] = [artwork.group(1)]
+    form["client_ms"] = [str(rng.randint(1500, 9000))]
+    image = IMAGE_RE.search(page)
+    return Item(int(artwork.group(1)), form, dimensions, instruction is not None, image.group(1) if image else "")
+
+
+def _form_body(form: dict[str, list[str]]) -> list[tuple[str, str]]:
+    return [(name, value) for name, values in form.items() for value in values]
+
+
+class Annotator:
+    """One simulated participant after another, until the deadline."""
+
+    def __init__(self, number: int, base: str, slug: str, tally: Tally, connector, deadline: float, pause: float,
+                 images: bool, timeout_s: float = 30):
+        self.number, self.base, self.slug, self.tally = number, base.rstrip("/"), slug, tally
+        self.connector, self.deadline, self.pause, self.images = connector, deadline, pause, images
+        self.rng = random.Random(number)
+        self.timeout_s = timeout_s
+        self.sessions = 0
+
+    def _time_left(self) -> bool:
+        return time.monotonic() < self.deadline
+
+    async def _wait(self) -> bool:
+        """The participant's pause before answering; False if the benchmark ends meanwhile."""
+        if self.pause > 0:
+            delay = self.rng.expovariate(1 / self.pause)
+            if time.monotonic() + delay >= self.deadline:
+                await asyncio.sleep(max(0.0, self.deadline - time.monotonic()))
+                return False
+            await asyncio.sleep(delay)
+        return self._time_left()
+
+    async def _other(self, http, method: str, url: str, **kwargs) -> str | None:
+        self.tally.other_requests += 1
+        try:
+            async with http.request(method, url, **kwargs) as response:
+                text = await response.text()
+                if response.status == 503 and "reload this page" in text and self._time_left():
+                    # What the page asks a person to do when many start at once: reload shortly.
+                    self.tally.busy_reloads += 1
+                    await asyncio.sleep(self.rng.uniform(1, 3))
+                    return await self._other(http, "GET", str(response.url))
+                if response.status >= 400:
+                    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()
+                    self.tally.other_errors[f"{method} {response.status}: {text[:100]}"] += 1
+                    return None
+                return text
+        except (OSError, asyncio.TimeoutError, self._client_errors) as exc:
+            self.tally.other_errors[f"{method} {type(exc).__name__}"] += 1
+            return None
+
+    async def run(self) -> None:
+        import aiohttp
+
+        self._client_errors = aiohttp.ClientError
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        if self.pause > 0:  # people arrive over time, not all in the same instant
+            await asyncio.sleep(self.rng.uniform(0, self.pause))
+        while self._time_left():
+            self.sessions += 1
+            jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1, a new participant each time
+            async with aiohttp.ClientSession(connector=self.connector, connector_owner=False, cookie_jar=jar,
+                                             timeout=timeout) as http:
+                await self._session(http, f"bench-{self.number:03d}-{self.sessions:04d}")
+
+    async def _session(self, http, participant: str) -> None:
+        entry = f"{self.base}/s/{self.slug}/"
+        page = await self._other(http, "GET", entry, params={
+            "PROLIFIC_PID": participant, "STUDY_ID": "loadbench", "SESSION_ID": f"s-{participant}"})
+        if page is None:
+            return
+        self.tally.sessions_started += 1
+        for step, data in (("consent", {"choice": "agree"}), ("instructions", {}),
+                           ("questionnaire", {"q-art_training": "some", "q-museum_visits": "yearly"})):
+            if not await self._wait():  # a person reads each page first
+                return
+            csrf = CSRF_RE.search(page)
+            page = await self._other(http, "POST", f"{entry}{step}/",
+                                     data={**data, "csrfmiddlewaretoken": csrf.group(1) if csrf else ""})
+            if page is None:
+                return
+        judge = f"{entry}judge/"
+        while (item := item_parse(page, self.rng)) is not None:
+            if self.images and item.image and await self._other(http, "GET", f"{self.base}{item.image}") is None:
+                return
+            if not await self._wait():
+                return
+            started = time.perf_counter()
+            try:
+                async with http.post(judge, data=_form_body(item.form), headers={"X-Requested-With": "fetch"},
+                                     allow_redirects=False) as response:
+                    page = await response.text()
+                    status = response.status
+            except (OSError, asyncio.TimeoutError, self._client_errors) as exc:
+                self.tally.errors[type(exc).__name__] += 1
+                return
+            if status >= 300:
+                self.tally.errors[f"HTTP {status}: {page[:80]}"] += 1
+                return
+            self.tally.latencies.append(time.perf_counter() - started)
+            if item.is_check:
+                self.tally.checks += 1
+            else:
+                self.tally.artworks += 1
+                self.tally.judgements += item.dimensions
+                self.tally.accepted.add((participant, item.artwork))
+        redirect = REDIRECT_RE.search(page)
+        if redirect and self._time_left():
+            done = await self._other(http, "GET", f"{self.base}{html.unescape(redirect.group(1))}")
+            if done is not None and 'id="completion-code"' in done:
+                self.tally.sessions_completed += 1
+
+
+async def annotators_run(base: str, slug: str, annotators: int, duration: float, pause: float,
+                         images: bool) -> tuple[Tally, float]:
+    import aiohttp
+
+    tally = Tally()
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    started = time.monotonic()
+    deadline = started + duration
+    try:
+        await asyncio.gather(*(Annotator(n, base, slug, tally, connector, deadline, pause, images).run()
+                               for n in range(annotators)))
+    finally:
+        await connector.close()
+    return tally, time.monotonic() - started
+
+
+# Where the CPU went -----------------------------------------------------------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (Linux /proc), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def machine_busy_s() -> float:
+    """CPU seconds every core of the machine spent busy (all processes, anyone's)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / CLOCK_TICKS
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds spent by gunicorn (master and workers), the database's backends and this client."""
+    server_pid: int | None
+    start: dict = field(default_factory=dict)
+
+    def _database_pids(self) -> list[int]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid()")
+            pids = [row[0] for row in cursor.fetchall()]
+        connection.close()
+        return pids
+
+    def read(self) -> dict:
+        server = [self.server_pid, *children(self.server_pid)] if self.server_pid else []
+        return {"server": {pid: process_cpu_s(pid) for pid in server},
+                "database": {pid: process_cpu_s(pid) for pid in self._database_pids()},
+                "client": sum(os.times()[:2]), "machine": machine_busy_s(), "at": time.monotonic()}
+
+    def begin(self) -> None:
+        self.start = self.read()
+
+    def spent(self) -> dict:
+        end = self.read()
+        used = {"client": end["client"] - self.start["client"]}
+        for part in ("server", "database"):
+            used[part] = sum(cpu - self.start[part].get(pid, 0.0) for pid, cpu in end[part].items())
+        used["machine"] = end["machine"] - self.start["machine"]
+        used["wall"] = end["at"] - self.start["at"]
+        return used
+
+
+# The server and the study ----------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(media_root: Path, var_dir: Path, static_root: Path) -> dict[str, str]:
+    """The production profile on loopback: DEBUG off, plain HTTP (no TLS on 127.0.0.1)."""
+    return {**os.environ, "DEBUG": "false", "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false", "MEDIA_ROOT": str(media_root), "VAR_DIR": str(var_dir),
+            "STATIC_ROOT": str(static_root), "DJANGO_SETTINGS_MODULE": "config.settings"}
+
+
+def static_collect(env: dict) -> None:
+    """collectstatic into the env's STATIC_ROOT, unless it holds a collection already."""
+    if not (Path(env["STATIC_ROOT"]) / "staticfiles.json").is_file():
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=PROJECT_ROOT,
+                       env=env, check=True)
+
+
+def gunicorn_start(env: dict, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
+    """gunicorn with the project's config file on 127.0.0.1:port, in its own process group."""
+    static_collect(env)
+    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi",
+               "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
+    if threads > 1:
+        command += ["--worker-class", "gthread"]
+    with log.open("w") as handle:
+        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def server_wait(base: str, process: subprocess.Popen | None, timeout: float = 60) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{base}/healthz did not answer 200 within {timeout:.0f}s")
+
+
+def server_settle(process: subprocess.Popen, workers: int, timeout: float = 60) -> None:
+    """Wait until every worker has booted (its CPU time stops growing), so boot is not counted."""
+    deadline, last = time.monotonic() + timeout, -1.0
+    while time.monotonic() < deadline:
+        pids = children(process.pid)
+        total = sum(process_cpu_s(pid) for pid in pids)
+        if len(pids) >= workers and total - last < 0.02:
+            return
+        last = total
+        time.sleep(0.5)
+
+
+def server_stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def study_make(artworks: int, items: int):
+    """An open study from the template with `artworks` tiny generated images."""
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from annotations.models import Artwork, Study
+    from annotations.studies import study_create, study_template_load
+
+    slug = f"loadbench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    study = study_create(study_template_load("clip-art-perception"), slug, template="clip-art-perception")
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.OPEN, items_per_session=items,
+                                             completion_code="BENCH", title="Load benchmark")
+    rng = random.Random(0)
+    for i in range(artworks):
+        buffer = io.BytesIO()
+        Image.new("RGB", (48, 36), tuple(rng.randrange(256) for _ in range(3))).save(buffer, "PNG")
+        artwork = Artwork(study=study, external_id=f"bench-{i:04d}", title=f"Bench {i}")
+        artwork.image.save(f"bench-{i:04d}.png", ContentFile(buffer.getvalue()), save=False)
+        artwork.save()
+    study.refresh_from_db()
+    return study
+
+
+def study_verify(study, tally: Tally) -> list[tuple[str, bool]]:
+    """What the database holds against what the server acknowledged: (line, ok) pairs."""
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from annotations.assignment import artwork_loads
+    from annotations.models import Assignment, AttentionCheck, Judgement
+
+    judgements = Judgement.objects.filter(artwork__study=study)
+    stored = judgements.count()
+    duplicates = (judgements.values("participant", "artwork", "dimension").annotate(n=Count("id"))
+                  .filter(n__gt=1).count())
+    stored_pairs = set(judgements.values_list("participant__external_id", "artwork_id").distinct())
+    lost = tally.accepted - stored_pairs
+    unacknowledged = stored_pairs - tally.accepted
+    checks = AttentionCheck.objects.filter(participant__study=study, answered_at__isnull=False).count()
+    twice = (Assignment.objects.filter(session__study=study).values("session", "artwork").annotate(n=Count("id"))
+             .filter(n__gt=1).count())
+    loads = artwork_loads(list(study.artworks.values_list("id", flat=True)), timezone.now())
+    low, high = min(loads.values()), max(loads.values())
+    return [
+        (f"judgements stored {stored}, acknowledged {tally.judgements}", stored == tally.judgements),
+        (f"artworks acknowledged but not stored: {len(lost)}; stored but not acknowledged: {len(unacknowledged)}",
+         not lost and not unacknowledged),
+        (f"duplicate judgements (participant, artwork, dimension): {duplicates}", duplicates == 0),
+        (f"attention-check answers stored {checks}, acknowledged {tally.checks}", checks == tally.checks),
+        (f"participants given an artwork twice: {twice}", twice == 0),
+        (f"artwork loads (judged or held) from {low} to {high}: differ by {high - low}", high - low <= 1),
+    ]
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
+
+
+def report(args, tally: Tally, elapsed: float, server: str, cpu: dict, checks: list[tuple[str, bool]]) -> bool:
+    lat = sorted(x * 1000 for x in tally.latencies)
+    submissions = tally.artworks + tally.checks
+    errors = sum(tally.errors.values())
+    print(f"server: {server}")
+    print(f"annotators {args.annotators}, duration {elapsed:.1f} s, mean pause {args.pause:g} s, "
+          f"images fetched: {'yes' if args.images else 'no'}")
+    print(f"sessions: {tally.sessions_started} started, {tally.sessions_completed} completed")
+    print(f"submissions: {submissions} accepted ({tally.artworks} artworks, {tally.checks} attention checks), "
+          f"{errors} errors")
+    print(f"rate: {tally.artworks / elapsed:.1f} artwork submissions/s, {submissions / elapsed:.1f} submissions/s, "
+          f"{tally.judgements / elapsed:.1f} judgements/s")
+    if lat:
+        print(f"submission latency ms: p50 {percentile(lat, 50):.1f}  p95 {percentile(lat, 95):.1f}  "
+              f"p99 {percentile(lat, 99):.1f}  max {lat[-1]:.1f}  mean {statistics.fmean(lat):.1f}")
+    for reason, n in tally.errors.most_common():
+        print(f"  submission error x{n}: {reason}")
+    print(f"other requests (entry, consent, instructions, questionnaire, completion{', images' if args.images else ''}): "
+          f"{tally.other_requests}, errors {sum(tally.other_errors.values())}")
+    if tally.busy_reloads:
+        print(f"  503 'many people are starting, please reload' at the start of judging: {tally.busy_reloads}, "
+              f"reloaded after 1-3 s as the page asks")
+    for reason, n in tally.other_errors.most_common():
+        print(f"  other error x{n}: {reason}")
+    if submissions:
+        per = {part: 1000 * cpu[part] / submissions for part in ("server", "database", "client")}
+        print(f"CPU per submission (ms, all requests of the run counted): web {per['server']:.1f}, "
+              f"database {per['database']:.1f}, client {per['client']:.1f}")
+    cores = os.cpu_count() or 1
+    ours = cpu["server"] + cpu["database"] + cpu["client"]
+    print(f"machine: {cores} cores busy {100 * cpu['machine'] / (cores * cpu['wall']):.0f}% during the run, "
+          f"other processes {100 * max(0.0, cpu['machine'] - ours) / (cores * cpu['wall']):.0f}%")
+    ok = errors == 0 and not tally.other_errors
+    for line, passed in checks:
+        print(f"check: {line}: {'ok' if passed else 'FAILED'}")
+        ok = ok and passed
+    print(f"RESULT: {'ok' if ok else 'FAILED'}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m annotations.loadbench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--annotators", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+    parser.add_argument("--pause", type=float, default=0.0, help="mean pause before each submission, seconds")
+    parser.add_argument("--artworks", type=int, default=200)
+    parser.add_argument("--items", type=int, default=20, help="artworks per session (default 20)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker; > 1 uses gthread workers")
+    parser.add_argument("--images", action="store_true", help="also fetch each item's image, as a browser does")
+    parser.add_argument("--url", default="", help="target this running server (same DATABASE_URL) instead")
+    parser.add_argument("--keep", action="store_true", help="keep the study and its rows afterwards")
+    args = parser.parse_args(argv)
+    if args.annotators < 1 or args.duration <= 0 or args.pause < 0:
+        parser.error("--annotators >= 1, --duration > 0 and --pause >= 0")
+
+    scratch = Path(tempfile.mkdtemp(prefix="artalign-loadbench-"))
+    media_root = Path(os.environ["MEDIA_ROOT"]) if args.url and os.environ.get("MEDIA_ROOT") else scratch / "media"
+    env = server_env(media_root, scratch / "var", scratch / "static")
+    os.environ.update({"MEDIA_ROOT": str(media_root), "VAR_DIR": env["VAR_DIR"]})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        parser.error("set DATABASE_URL to a scratch PostgreSQL database (e.g. postgres://postgres@127.0.0.1/bench)")
+    process = None
+    study = None
+    try:
+        call_command("migrate", verbosity=0)
+        study = study_make(args.artworks, args.items)
+        connection.close()
+        if args.url:
+            base, server = args.url.rstrip("/"), f"{args.url} (started elsewhere)"
+        else:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            process = gunicorn_start(env, port, args.workers, args.threads, scratch / "gunicorn.log")
+            kind = f"gthread x{args.threads}" if args.threads > 1 else "sync"
+            server = f"gunicorn {args.workers} {kind} workers on {base}, DEBUG off, PostgreSQL " \
+                     f"{connection.settings_dict['HOST'] or 'local'}:{connection.settings_dict['PORT'] or 5432}"
+        server_wait(base, process)
+        if process is not None:
+            server_settle(process, args.workers)
+        meter = CpuMeter(process.pid if process is not None else None)
+        meter.begin()
+        tally, elapsed = asyncio.run(annotators_run(base, study.slug, args.annotators, args.duration, args.pause,
+                                                    args.images))
+        cpu = meter.spent()
+        if process is not None:
+            server_stop(process)
+        print(f"study {study.slug}: {args.artworks} artworks, {study.dimensions.count()} dimensions, "
+              f"{args.items} artworks per session, attention-check rate {study.attention_check_rate:g}")
+        ok = report(args, tally, elapsed, server, cpu, study_verify(study, tally))
+        return 0 if ok else 1
+    finally:
+        if process is not None:
+            server_stop(process)
+        if study is not None and not args.keep:
+            study.delete()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Selectors for a study's progress: judgements against the target, per dimension and per artwork,
+and each participant's time, attention checks, agreement with the others and likely exclusion.
+
+Everything is computed from stored rows on each call (cheap enough to poll every few seconds); the
+agreement here is a quick live figure, not the report's leave-one-out kappa (see alignment).
+"""
+import statistics
+from collections import Counter, defaultdict
+
+from django.db.models import Count, Max, Min
+
+from .models import AttentionCheck, Judgement, Participant, Session, Study
+
+FAST_MS = 500  # the report's default too-fast rule
+AGREEMENT_MARGIN = 0.25  # flagged when this far below the participants' median agreement
+MIN_COMPARED = 5
+
+
+def study_progress(study: Study) -> dict:
+    """Judgements against the target: overall, per dimension, and people per artwork (a histogram)."""
+    target = study.target_judgements_per_item
+    artwork_ids = list(study.artworks.values_list("id", flat=True))
+    judges = dict(Judgement.objects.filter(artwork__study=study).values("artwork")
+                  .annotate(n=Count("participant", distinct=True)).values_list("artwork", "n"))
+    per_artwork = [judges.get(a, 0) for a in artwork_ids]
+    top = max([target, *per_artwork]) if artwork_ids else target
+    histogram = Counter(per_artwork)
+    by_dimension = dict(Judgement.objects.filter(dimension__study=study).values("dimension")
+                        .annotate(n=Count("id")).values_list("dimension", "n"))
+    wanted = len(artwork_ids) * target
+    dimensions = [{"key": d.key, "judgements": by_dimension.get(d.pk, 0), "target": wanted,
+                   "percent": _percent(by_dimension.get(d.pk, 0), wanted)}
+                  for d in study.dimensions.order_by("position", "id")]
+    covered = sum(min(n, target) for n in per_artwork)
+    phases = Counter(Session.objects.filter(study=study).values_list("phase", flat=True))
+    return {
+        "status": study.status,
+        "target_per_artwork": target,
+        "n_artworks": len(artwork_ids),
+        "judgements": sum(by_dimension.values()),
+        "judgements_target": wanted * len(dimensions),
+        "artwork_judges": covered,
+        "artwork_judges_target": wanted,
+        "percent": _percent(covered, wanted),
+        "artworks_at_target": sum(n >= target for n in per_artwork),
+        "dimensions": dimensions,
+        "histogram": [{"judges": k, "artworks": histogram.get(k, 0)} for k in range(top + 1)],
+        "sessions": {phase: phases.get(phase, 0) for phase in Session.Phase.values},
+        "participants": study.participants.count(),
+    }
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def _agreement(study: Study) -> dict[int, tuple[float, int]]:
+    """Per participant: (share of answers that match the other people's, answers compared).
+
+    Single and binary: the answer is one of the others' most frequent answers on that artwork;
+    ratings: within one scale point of the others' mean; multi-label: the share of tags on which the
+    participant sides with the others' majority.
+    """
+    rows = list(Judgement.objects.filter(dimension__study=study).values_list(
+        "participant_id", "artwork_id", "dimension_id", "dimension__kind", "value"))
+    votes: dict[tuple, list] = defaultdict(list)
+    for participant, artwork, dimension, _, value in rows:
+        votes[(artwork, dimension)].append((participant, value))
+    scores: dict[int, list[float]] = defaultdict(list)
+    for participant, artwork, dimension, kind, value in rows:
+        others = [v for p, v in votes[(artwork, dimension)] if p != participant]
+        if others:
+            scores[participant].append(_matches(kind, value, others))
+    return {p: (sum(s) / len(s), len(s)) for p, s in scores.items()}
+
+
+def _matches(kind: str, value, others: list) -> float:
+    if kind == "rating":
+        numbers = [float(v) for v in others if isinstance(v, (int, float))]
+        return float(isinstance(value, (int, float)) and bool(numbers)
+                     and abs(float(value) - sum(numbers) / len(numbers)) <= 1)
+    if kind == "multi":
+        tags = set().union(*[set(v) for v in others if isinstance(v, list)], set(value or []))
+        if not tags:
+            return 1.0
+        sided = 0
+        for tag in tags:
+            share = sum(tag in (v or []) for v in others) / len(others)
+            sided += (tag in (value or [])) == (share >= 0.5) or share == 0.5
+        return sided / len(tags)
+    counts = Counter(str(v) for v in others)
+    return float(counts.get(str(value), 0) == max(counts.values()))
+
+
+def participants_progress(study: Study) -> list[dict]:
+    """One row per participant: session, time spent, judgements, attention checks, live agreement
+    with the others, and the reasons they are likely to be excluded (empty when none)."""
+    sessions = {s.participant_id: s for s in Session.objects.filter(study=study)}
+    judged = {row["participant"]: row for row in Judgement.objects.filter(participant__study=study)
+              .values("participant").annotate(n=Count("id"), artworks=Count("artwork", distinct=True),
+                                              first=Min("created_at"), last=Max("created_at"))}
+    times: dict[int, list[int]] = defaultdict(list)
+    for participant, ms in Judgement.objects.filter(participant__study=study, response_ms__isnull=False) \
+            .values_list("participant_id", "response_ms"):
+        times[participant].append(ms)
+    checks: dict[int, list[bool]] = defaultdict(list)
+    for participant, passed in AttentionCheck.objects.filter(participant__study=study, passed__isnull=False) \
+            .values_list("participant_id", "passed"):
+        checks[participant].append(passed)
+    agreement = _agreement(study)
+    comparable = [share for share, n in agreement.values() if n >= MIN_COMPARED]
+    median_agreement = statistics.median(comparable) if comparable else None
+    rows = []
+    for participant in Participant.objects.filter(study=study).order_by("created_at", "id"):
+        session = sessions.get(participant.pk)
+        stats = judged.get(participant.pk, {})
+        started = session.started_at if session else stats.get("first")
+        ended = (session.completed_at if session and session.completed_at else None) or stats.get("last")
+        median_ms = statistics.median(times[participant.pk]) if times[participant.pk] else None
+        share, n_compared = agreement.get(participant.pk, (None, 0))
+        passed = checks[participant.pk]
+        reasons = []
+        if participant.excluded:
+            reasons.append(f"excluded: {participant.exclusion_reason or 'flagged'}")
+        if passed and not all(passed):
+            reasons.append(f"failed {passed.count(False)} of {len(passed)} attention checks")
+        if median_ms is not None and median_ms < FAST_MS:
+            reasons.append(f"median response time {median_ms:.0f} ms is below {FAST_MS} ms")
+        if (share is not None and median_agreement is not None and n_compared >= MIN_COMPARED
+                and share < median_agreement - AGREEMENT_MARGIN):
+            reasons.append(f"agrees with the others on {share:.0%} of answers (median {median_agreement:.0%})")
+        rows.append({
+            "participant": participant.external_id,
+            "source": participant.source,
+            "phase": session.phase if session else "imported",
+            "started_at": started,
+            "time_spent_s": round((ended - started).total_seconds()) if started and ended else None,
+            "judgements": stats.get("n", 0),
+            "artworks": stats.get("artworks", 0),
+            "median_response_ms": median_ms,
+            "attention_checks": len(passed),
+            "attention_passed": sum(passed),
+            "agreement": None if share is None else round(share, 3),
+            "agreement_n": n_compared,
+            "excluded": participant.excluded,
+            "exclusion_reason": participant.exclusion_reason,
+            "likely_exclusion": bool(reasons),
+            "reasons": reasons,
+        })
+    return rows

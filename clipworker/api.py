@@ -1,0 +1,134 @@
+"""REST API of CLIP runs and predictions, with the study pages' access rules (`StudyScoped`)."""
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.api import StudyScoped
+from annotations.serializers import ErrorsSerializer
+
+from .models import ArtworkFailure, ClipRun, Prediction
+from .runs import RunRefused, cliprun_progress, cliprun_request
+
+
+class RunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    model_name = serializers.CharField()
+    revision = serializers.CharField()
+    status = serializers.CharField()
+    active = serializers.BooleanField()
+    is_stand_in = serializers.BooleanField(help_text="The offline stand-in model with random weights")
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    percent = serializers.FloatField()
+    throughput = serializers.FloatField(allow_null=True, help_text="Artworks per second")
+    eta_s = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class RunStartSerializer(serializers.Serializer):
+    model_name = serializers.CharField(max_length=200, help_text="Hub id, local folder, or artalign/tiny-clip")
+    batch_size = serializers.IntegerField(min_value=1, max_value=1024, required=False, allow_null=True)
+
+
+class FailureSerializer(serializers.ModelSerializer):
+    artwork = serializers.CharField(source="artwork.external_id")
+
+    class Meta:
+        model = ArtworkFailure
+        fields = ["artwork", "reason", "created_at"]
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    artwork = serializers.CharField(source="artwork.external_id")
+    dimension = serializers.CharField(source="dimension.key")
+    probs = serializers.JSONField()
+    label = serializers.JSONField()
+
+    class Meta:
+        model = Prediction
+        fields = ["artwork", "dimension", "model_name", "revision", "method", "run", "probs", "label", "expected",
+                  "prompts_hash", "created_at"]
+
+
+class RunList(StudyScoped, generics.ListAPIView):
+    """The study's runs, newest first; POST starts a zero-shot run (201; it has finished already when
+    tasks run in-process, else it is queued: poll its detail)."""
+
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        return self.get_study().clip_runs.order_by("-created_at")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([cliprun_progress(run) for run in page])
+
+    @extend_schema(request=RunStartSerializer, responses={201: RunSerializer, 400: ErrorsSerializer})
+    def post(self, request, slug):
+        study = self.get_study()
+        data = RunStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            run = cliprun_request(study, data.validated_data["model_name"],
+                                  batch_size=data.validated_data.get("batch_size"))
+        except RunRefused as exc:
+            return Response({"errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(RunSerializer(cliprun_progress(run)).data, status=status.HTTP_201_CREATED)
+
+
+class RunScoped(StudyScoped):
+    def get_run(self) -> ClipRun:
+        return get_object_or_404(ClipRun, study=self.get_study(), pk=self.kwargs["run_id"])
+
+
+class RunDetail(RunScoped, APIView):
+    @extend_schema(responses=RunSerializer)
+    def get(self, request, slug, run_id):
+        return Response(RunSerializer(cliprun_progress(self.get_run())).data)
+
+
+class RunCancel(RunScoped, APIView):
+    """Cancel a queued or running run (409 when it is over already)."""
+
+    @extend_schema(request=None, responses={200: RunSerializer, 409: ErrorsSerializer})
+    def post(self, request, slug, run_id):
+        from .services import cliprun_cancel
+
+        run = self.get_run()
+        if not cliprun_cancel(run):
+            return Response({"errors": [f"run {run.pk} is {run.status}; it cannot be cancelled"]},
+                            status=status.HTTP_409_CONFLICT)
+        run.refresh_from_db()
+        return Response(RunSerializer(cliprun_progress(run)).data)
+
+
+class RunFailures(RunScoped, generics.ListAPIView):
+    """Artworks the run could not score, with the reason."""
+
+    serializer_class = FailureSerializer
+
+    def get_queryset(self):
+        return self.get_run().failures.select_related("artwork").order_by("id")
+
+
+@extend_schema(parameters=[OpenApiParameter("dimension", str, description="a dimension key"),
+                           OpenApiParameter("model", str, description="a model name")])
+class PredictionList(StudyScoped, generics.ListAPIView):
+    """CLIP's predictions with every label's probability."""
+
+    serializer_class = PredictionSerializer
+
+    def get_queryset(self):
+        predictions = (Prediction.objects.filter(dimension__study=self.get_study())
+                       .select_related("artwork", "dimension").order_by("id"))
+        if self.request.query_params.get("dimension"):
+            predictions = predictions.filter(dimension__key=self.request.query_params["dimension"])
+        if self.request.query_params.get("model"):
+            predictions = predictions.filter(model_name=self.request.query_params["model"])
+        return predictions

@@ -1,0 +1,19 @@
+"""gunicorn settings: `gunicorn -c config/gunicorn.conf.py config.wsgi`, tuned by environment variables.
+
+WEB_CONCURRENCY worker processes (default 4: on a 2-core host this measured fastest, see the
+README's deployment section), GUNICORN_THREADS threads each (default 1: sync workers; more gives
+gthread workers), bound to GUNICORN_BIND (default 127.0.0.1:8000, behind a TLS-terminating proxy).
+"""
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))  # uploads of large ZIPs are read in the request
+graceful_timeout = 30
+max_requests = 5000  # a worker is replaced now and then, so no slow leak grows without bound
+max_requests_jitter = 500
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
