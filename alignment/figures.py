@@ -360,10 +360,10 @@ def mean_alpha(subs: list[SubDimension], *, n_boot: int, seed: int) -> dict:
            "ci": (float("nan"), float("nan")), "level": level, "n_boot": n_boot, "ci_level": 0.95,
            "of": "mean over tags"}
     replicates = np.vstack([stats.alpha_replicates(s.data, level, n_boot=n_boot, seed=seed) for s in subs])
-    finite = np.isfinite(replicates).any(axis=0)
-    if finite.any():
-        with np.errstate(all="ignore"):
-            mean = np.where(finite, np.nanmean(np.where(np.isfinite(replicates), replicates, np.nan), axis=0), np.nan)
+    ok = np.isfinite(replicates)
+    counts = ok.sum(axis=0)
+    if counts.any():  # per resample, the mean over the tags where alpha is defined
+        mean = np.where(counts > 0, np.where(ok, replicates, 0).sum(axis=0) / np.maximum(counts, 1), np.nan)
         out["ci"] = stats.percentile_interval(mean)
     return out
 
