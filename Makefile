@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install
+.PHONY: demo test install serve-prod
 
 install: $(VENV)/.installed
 
@@ -22,3 +22,18 @@ demo: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The production profile on one machine (README, "Deployment"): the environment says where the
+# database and broker are (DATABASE_URL, CELERY_BROKER_URL, DEBUG=false, SECRET_KEY, ALLOWED_HOSTS).
+# gunicorn (WEB_CONCURRENCY workers on GUNICORN_BIND) and one Celery worker per queue run until
+# Ctrl-C, which stops them all.
+WEB_CONCURRENCY ?= 4
+DEFAULT_WORKERS ?= 2
+serve-prod: install
+	$(PY) manage.py check --deploy
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+	@trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT; \
+	$(VENV)/bin/celery -A config worker -Q default -c $(DEFAULT_WORKERS) -n default@%h -l info & \
+	$(VENV)/bin/celery -A config worker -Q clip -c 1 --prefetch-multiplier 1 -n clip@%h -l info & \
+	WEB_CONCURRENCY=$(WEB_CONCURRENCY) $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi

@@ -16,7 +16,7 @@ from .bundle import KINDS, NoReport, export_file
 from .dashboard import report_latest, stratum_parse
 from .figures import json_ready
 from .models import Report
-from .reports import NothingToReport, ReportOptions, report_create
+from .reports import SEED_MAX, NothingToReport, ReportOptions, report_create
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -26,7 +26,7 @@ class ReportSerializer(serializers.ModelSerializer):
 
 
 class ReportOptionsSerializer(serializers.Serializer):
-    seed = serializers.IntegerField(default=0)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=SEED_MAX)
     n_boot = serializers.IntegerField(default=1000, min_value=1, max_value=20000)
     exclude_fast_ms = serializers.IntegerField(default=500, min_value=0)
     min_attention_pass = serializers.FloatField(default=None, allow_null=True, min_value=0, max_value=1)
@@ -63,7 +63,7 @@ class ReportDetail(StudyScoped, APIView):
             report = report_latest(study)
             if report is None:
                 raise Http404("No stored report")
-        elif report_id.isdigit():
+        elif report_id.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
             report = get_object_or_404(Report, study=study, pk=int(report_id))
         else:
             raise Http404("No such report")

@@ -93,8 +93,9 @@ def dimension_report(arrays: DimensionArrays, model_meta: dict[str, dict], *, n_
             # Alpha with and without the model: averaged over the tags where both are defined.
             both = [f for f in per_tag.values() if f["as_annotator"] and all(
                 np.isfinite(f["as_annotator"][side]["value"]) for side in ("without", "with"))]
-            means["as_annotator"] = mean_of(both, ["as_annotator.without.value", "as_annotator.with.value",
-                                                   "as_annotator.change"]).get("as_annotator") | {"n_tags": len(both)}
+            as_annotator = mean_of(both, ["as_annotator.without.value", "as_annotator.with.value",
+                                          "as_annotator.change"]).get("as_annotator")
+            means["as_annotator"] = as_annotator | {"n_tags": len(both)} if as_annotator else None
             models[model.key] = model_meta[model.key] | means | {"of": "mean over tags", "tags": per_tag}
         tag_experts = {sub.key: experts for sub, (_, _, experts) in zip(subs, sections)}
         experts_humans = (mean_of(list(tag_experts.values()), ["n", "accuracy", "cohen_kappa"])

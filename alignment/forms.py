@@ -1,6 +1,6 @@
 from django import forms
 
-from .reports import ReportOptions
+from .reports import SEED_MAX, ReportOptions
 
 DEFAULTS = ReportOptions()
 
@@ -8,7 +8,8 @@ DEFAULTS = ReportOptions()
 class ReportOptionsForm(forms.Form):
     """The options of `alignment_report`, with its defaults."""
 
-    seed = forms.IntegerField(initial=DEFAULTS.seed, help_text="Seed of the bootstrap intervals")
+    seed = forms.IntegerField(initial=DEFAULTS.seed, min_value=0, max_value=SEED_MAX,
+                              help_text="Seed of the bootstrap intervals")
     n_boot = forms.IntegerField(initial=DEFAULTS.n_boot, min_value=1, max_value=20000, label="Bootstrap resamples")
     exclude_fast_ms = forms.IntegerField(initial=DEFAULTS.exclude_fast_ms, min_value=0, label="Exclude fast (ms)",
                                          help_text="Median response time below this excludes a participant; 0: off")

@@ -40,11 +40,15 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ReportOptions:
-    seed: int = 0
+    seed: int = 0  # 0..SEED_MAX
     n_boot: int = 1000
     exclude_fast_ms: int = 500  # participants whose median response time is below this; 0 = off
     min_attention_pass: float | None = None  # exclude below this attention-check pass rate; None = off
     min_stratum_items: int = 10
+
+
+# numpy's generators take non-negative seeds; a report's seed is stored in a BigIntegerField.
+SEED_MAX = 2**63 - 1
 
 
 class NothingToReport(ValueError):

@@ -4,7 +4,7 @@ Every study-scoped endpoint loads its study through `study_for_user` (404 for ou
 viewers on writes); anonymous requests, annotators' included, get 401 (settings: IsAuthenticated).
 """
 from django.db.models import Count
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -61,8 +61,10 @@ class StudyList(generics.ListCreateAPIView):
             study.role = OWNER if owns else roles.get(study.pk)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(request=s.StudyCreateSerializer, responses={201: s.StudyDetailSerializer, 400: s.ErrorsSerializer})
-    def create(self, request, *args, **kwargs):
+    @extend_schema(request=s.StudyCreateSerializer, responses={201: s.StudyDetailSerializer, 400: s.ErrorsSerializer},
+                   examples=[OpenApiExample("From the template", request_only=True,
+                                            value={"slug": "my-study", "template": "clip-art-perception"})])
+    def post(self, request, *args, **kwargs):
         data = s.StudyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -100,9 +102,8 @@ class StudySpec(StudyScoped, APIView):
         data = s.StudySpecSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            spec = data.validated_data.get("spec")
-            if spec is None:
-                spec = study_spec_parse(data.validated_data["yaml"])
+            values = data.validated_data  # exactly one of the two (a JSON null is a 'spec' too)
+            spec = values["spec"] if "spec" in values else study_spec_parse(values["yaml"])
             if not isinstance(spec, dict):
                 raise StudySpecError(["expected a JSON object with a 'dimensions' list"])
             spec = study_spec_from_json(spec)
@@ -135,12 +136,13 @@ class MemberList(StudyScoped, generics.ListCreateAPIView):
     def get_queryset(self):
         return self.get_study().members.select_related("user").order_by("user__username")
 
-    @extend_schema(request=s.MemberSerializer, responses={201: s.MemberSerializer, 400: s.ErrorsSerializer})
-    def create(self, request, *args, **kwargs):
+    @extend_schema(request=s.MemberAddSerializer, responses={201: s.MemberSerializer, 400: s.ErrorsSerializer})
+    def post(self, request, *args, **kwargs):
         study = self.get_study()
-        username = request.data.get("username", "")
+        data = s.MemberAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         try:
-            member = study_member_set(study, username, request.data.get("role", "viewer"))
+            member = study_member_set(study, data.validated_data["username"], data.validated_data["role"])
         except StudyChangeRefused as exc:
             return _errors(exc.errors)
         return Response(s.MemberSerializer(member).data, status=status.HTTP_201_CREATED)
@@ -149,7 +151,9 @@ class MemberList(StudyScoped, generics.ListCreateAPIView):
 class MemberDetail(StudyScoped, APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, slug, username):
-        if not study_member_remove(self.get_study(), username):
+        study = self.get_study()
+        # No username holds a NUL character (and PostgreSQL would refuse one in the query).
+        if "\x00" in username or not study_member_remove(study, username):
             return _errors([f"{username!r} is not a member"], status.HTTP_404_NOT_FOUND)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -6,16 +6,20 @@ session's seed so that sessions spread over tied artworks differently. Taking th
 loads that differ by at most one keeps them within one of each other, so every artwork reaches the
 study's target before any goes past it.
 
-Rows are locked with `SELECT ... FOR UPDATE SKIP LOCKED` (Label Studio's `next_task`): concurrent
-sessions take disjoint artworks instead of waiting for each other. A claim then checks, reading
-afresh, that what it locked is still the least loaded: a locked row's load is exact (every claim
-on an artwork holds its lock until it commits), every other row's is at least what is committed.
+Rows are locked with `SELECT ... FOR NO KEY UPDATE SKIP LOCKED` (Label Studio's `next_task`):
+concurrent sessions take disjoint artworks instead of waiting for each other. NO KEY: the lock
+excludes other claims but not the key-share locks that foreign-key checks take when a row pointing
+at the artwork is written (a judgement, an attention check on a spare artwork); a plain FOR UPDATE
+would make those wait for the claim, and two claims each checking the other's artworks deadlock.
+A claim then checks, reading afresh, that what it locked is still the least loaded: a locked row's
+load is exact (every claim on an artwork holds its lock until it commits), every other row's is at
+least what is committed.
 A claim that read a stale load, or skipped a row that another session locked and then let go,
 fails the check and starts again; so every committed claim took artworks at the lowest load, and
 loads stay within one of each other. On SQLite the locks are no-ops; SQLite serialises writers.
 
-Holds last HOLD and are renewed each time the session is served, so an abandoned session's
-artworks count as free again once its holds expire.
+Holds last HOLD and are renewed when the session is served (at most once a minute: see
+`crowd.RENEW_AFTER`), so an abandoned session's artworks count as free again once its holds expire.
 """
 import random
 import time
@@ -85,7 +89,7 @@ def assignments_allocate(session: Session) -> int:
     for attempt in range(CLAIM_ATTEMPTS):
         now = timezone.now()
         with transaction.atomic():
-            Session.objects.select_for_update().get(pk=session.pk)  # one allocation per session
+            Session.objects.select_for_update(no_key=True).get(pk=session.pk)  # one allocation per session
             if Assignment.objects.filter(session=session).exists():
                 return Assignment.objects.filter(session=session).count()
             rng = random.Random(f"{session.seed}:checks")
@@ -94,7 +98,7 @@ def assignments_allocate(session: Session) -> int:
             gold = _gold_checks(session, planned, rng)
             candidates = _candidates(session, now).exclude(id__in=[c["artwork_id"] for c in gold])
             wanted = min(study.items_per_session, candidates.count())
-            rows = list(candidates.select_for_update(skip_locked=True)[:wanted])
+            rows = list(candidates.select_for_update(skip_locked=True, no_key=True)[:wanted])
             if len(rows) == wanted and _still_lowest(candidates, rows, now):
                 # Instructed checks go on the most-judged spare artworks, which need judges least.
                 spare = candidates.exclude(id__in=[a.id for a in rows]).order_by("-load", "tiebreak", "id")

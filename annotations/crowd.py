@@ -134,7 +134,9 @@ class Item:
     progress: dict
 
 
-ROW_FIELDS = ("id", "session_id", "artwork_id", "position", "status", "is_attention_check", "held_until", "served_at")
+# The fields the judging steps read, in the model's order (Model.from_db takes values in that order).
+ROW_FIELDS = tuple(f.attname for f in Assignment._meta.concrete_fields if f.attname in {
+    "id", "session_id", "artwork_id", "position", "status", "is_attention_check", "held_until", "served_at"})
 
 
 def _session_rows(session: Session) -> list[Assignment]:
@@ -269,7 +271,8 @@ def _judgement_store(session: Session, artwork_id, answers: dict[str, list[str]]
         raise SessionError("The form did not say which artwork it answers; nothing was saved.") from None
     now = timezone.now()
     with transaction.atomic():
-        session.phase = Session.objects.select_for_update().values_list("phase", flat=True).get(pk=session.pk)
+        session.phase = (Session.objects.select_for_update(no_key=True).values_list("phase", flat=True)
+                         .get(pk=session.pk))
         rows = _session_rows(session)
         assignment = next((a for a in rows if a.artwork_id == artwork_id), None)
         if assignment is None:

@@ -19,9 +19,9 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from .assignment import AssignmentBusy
-from .crowd import (Phase, SessionError, client_ms_parse, identity_from_params, judgement_record, session_judge,
-                    session_by_id, session_completion_url, session_consent, session_enter, session_find,
-                    session_for_browser, session_image_artwork, session_instructions_done, session_next_item,
+from .crowd import (Phase, SessionError, client_ms_parse, identity_from_params, judgement_record, session_by_id,
+                    session_completion_url, session_consent, session_enter, session_find, session_for_browser,
+                    session_image_artwork, session_instructions_done, session_judge, session_next_item,
                     session_questionnaire_save)
 from .models import Study
 from .questions import BACKGROUND, NOT_SAYING, item_questions, study_dimensions
@@ -127,7 +127,10 @@ def session_entry(request, slug: str):
         identity = identity_from_params(request.GET)
     except SessionError as exc:
         return _message(request, study, "Link problem", exc.message, exc.status)
-    session = session_find(study, identity) if identity else session_by_id(study, _browser_sessions(request).get(study.pk))
+    if identity:
+        session = session_find(study, identity)
+    else:
+        session = session_by_id(study, _browser_sessions(request).get(study.pk))
     if study.status != Study.Status.OPEN and not (session and session.phase == Phase.COMPLETED):
         return _message(request, study, *NOT_OPEN[study.status], 403)
     if session is None:

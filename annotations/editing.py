@@ -66,7 +66,7 @@ def study_spec_from_json(spec: dict) -> dict:
     for dim in spec.get("dimensions") or []:
         anchors = (dim.get("scale") or {}).get("anchors") if isinstance(dim, dict) else None
         if isinstance(anchors, dict):
-            dim["scale"]["anchors"] = {int(k) if isinstance(k, str) and k.lstrip("-").isdigit() else k: v
+            dim["scale"]["anchors"] = {int(k) if isinstance(k, str) and k.lstrip("-").isdecimal() else k: v
                                        for k, v in anchors.items()}
     return spec
 

@@ -24,6 +24,7 @@ ARTWORK_FIELDS = ("title", "artist", "year", "style", "period", "school", "genre
                   "generator", "prompt", "source", "license")
 ORIGINS = {"human": "human", "ai": "ai", "human-made": "human", "ai-generated": "ai", "": ""}
 YEAR_RE = re.compile(r"\d{3,4}")
+MAX_RESPONSE_MS = 2**31 - 1  # the largest PositiveIntegerField on PostgreSQL (almost 25 days)
 Progress = Callable[[int, int], None]
 
 
@@ -59,9 +60,19 @@ def _check_mapping(rows: list[dict], mapping: dict[str, str]) -> None:
             raise ImportFailed(missing)
 
 
+def _check_length(model, field: str, value: str, number: int, errors: list[RowError], column: str = "") -> None:
+    """A row error if `value` is longer than the model field holds (PostgreSQL would refuse the write)."""
+    limit = model._meta.get_field(field).max_length
+    if limit and len(value) > limit:
+        errors.append(RowError(number, column or field, f"{len(value)} characters; at most {limit}"))
+
+
 def artwork_fields(row: dict, number: int, errors: list[RowError]) -> tuple[dict, dict]:
     """The Artwork fields and free-form metadata of one manifest row (errors appended, not raised)."""
     fields = {name: str(row.get(name, "")) for name in ARTWORK_FIELDS}
+    for name in ARTWORK_FIELDS:
+        if name != "origin":  # checked below as one of ORIGINS
+            _check_length(Artwork, name, fields[name], number, errors)
     origin = fields["origin"].strip().casefold()
     if origin not in ORIGINS:
         errors.append(RowError(number, "origin", f"{fields['origin']!r} is not 'human' or 'ai'"))
@@ -103,6 +114,9 @@ def _read_image(prepared: _Prepared, row: dict, images, url_column: str, defer: 
     prepared.url = str(row.get(url_column, ""))
     if not prepared.url:
         raise ImageProblem(f"the row has neither 'file' nor '{url_column}'")
+    limit = Artwork._meta.get_field("image_url").max_length
+    if len(prepared.url) > limit:
+        raise ImageProblem(f"the URL has {len(prepared.url)} characters; at most {limit}")
     if defer:
         return None
     return fetch_url(prepared.url, timeout=settings.IMPORT_URL_TIMEOUT_S, max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
@@ -140,6 +154,7 @@ def artworks_import(
         row = apply_overrides(raw, set_values or {}, mapping)
         row_errors: list[RowError] = []
         external_id = str(row.get("id") or row.get("file") or row.get(url_column) or "")
+        _check_length(Artwork, "external_id", external_id, number, row_errors, column="id")
         fields, metadata = artwork_fields(row, number, row_errors)
         prepared = _Prepared(number, external_id, {**fields, "metadata": metadata},
                              _expert_labels(row, number, dims, row_errors))
@@ -220,7 +235,12 @@ def _parse_created_at(raw: str) -> datetime:
     parsed = parse_datetime(raw)
     if parsed is None:
         raise ValueError(f"{raw!r} is not an ISO 8601 date-time")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        parsed.astimezone(timezone.utc)  # how it is stored; e.g. 0001-01-01T00:00+01:00 falls before year 1
+    except OverflowError:
+        raise ValueError(f"{raw!r} is out of the range of dates that can be stored") from None
+    return parsed
 
 
 def judgements_import(
@@ -246,6 +266,8 @@ def judgements_import(
         for column in ("participant", "artwork", "dimension"):
             if not str(row[column]):
                 row_errors.append(RowError(number, column, "empty"))
+        _check_length(Participant, "external_id", str(row["participant"]), number, row_errors, column="participant")
+        _check_length(Artwork, "external_id", str(row["artwork"]), number, row_errors, column="artwork")
         dim = dims.get(row["dimension"])
         if row["dimension"] and dim is None:
             row_errors.append(RowError(number, "dimension", f"the study has no dimension {row['dimension']!r}"
@@ -263,8 +285,10 @@ def judgements_import(
             except ValueError as exc:
                 row_errors.append(RowError(number, "value", f"{exc} for dimension {dim.key!r} ({dim.kind})"))
         response_ms = str(row.get("response_ms", ""))
-        if response_ms and not response_ms.isdigit():
+        if response_ms and not response_ms.isdecimal():  # isdigit() takes "²", which int() refuses
             row_errors.append(RowError(number, "response_ms", f"{response_ms!r} is not a whole number of ms"))
+        elif response_ms and int(response_ms) > MAX_RESPONSE_MS:
+            row_errors.append(RowError(number, "response_ms", f"{response_ms} ms is more than {MAX_RESPONSE_MS}"))
         created_at = now
         if row.get("created_at"):
             try:

@@ -18,7 +18,12 @@ itself after --duration seconds: no new request starts after that, and requests 
 It prints submissions and judgements per second, the submission request's latency percentiles and
 errors, then reads the database: every judgement acknowledged (2xx) is stored, nothing else is,
 there is no duplicate, no participant had an artwork twice, and artwork loads (judged or held)
-differ by at most one. The exit status is 1 if any of these fails.
+differ by at most one. The exit status is 1 if any of these fails, or if any request failed.
+
+It also prints where the CPU went per submission (gunicorn's processes, the database's backends,
+this client; Linux /proc; a database connection that closed during the run, e.g. at DB_CONN_MAX_AGE,
+takes its CPU time with it) and how busy the machine was, including other people's processes: the
+rates are only comparable between runs on an otherwise idle machine.
 """
 from __future__ import annotations
 
@@ -147,7 +152,8 @@ class Annotator:
         self.tally.other_requests += 1
         try:
             async with http.request(method, url, **kwargs) as response:
-                text = await response.text()
+                body = await response.read()  # an image, or a page
+                text = body.decode("utf-8", "replace") if response.content_type.startswith("text/") else ""
                 if response.status == 503 and "reload this page" in text and self._time_left():
                     # What the page asks a person to do when many start at once: reload shortly.
                     self.tally.busy_reloads += 1
@@ -457,8 +463,8 @@ def report(args, tally: Tally, elapsed: float, server: str, cpu: dict, checks: l
               f"p99 {percentile(lat, 99):.1f}  max {lat[-1]:.1f}  mean {statistics.fmean(lat):.1f}")
     for reason, n in tally.errors.most_common():
         print(f"  submission error x{n}: {reason}")
-    print(f"other requests (entry, consent, instructions, questionnaire, completion{', images' if args.images else ''}): "
-          f"{tally.other_requests}, errors {sum(tally.other_errors.values())}")
+    kinds = "entry, consent, instructions, questionnaire, completion" + (", images" if args.images else "")
+    print(f"other requests ({kinds}): {tally.other_requests}, errors {sum(tally.other_errors.values())}")
     if tally.busy_reloads:
         print(f"  503 'many people are starting, please reload' at the start of judging: {tally.busy_reloads}, "
               f"reloaded after 1-3 s as the page asks")

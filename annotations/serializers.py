@@ -101,6 +101,12 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = ["added_at"]
 
 
+class MemberAddSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.CharField(required=False, default=StudyMember.Role.VIEWER,
+                                 help_text="viewer (read-only) or owner")
+
+
 class ArtworkSerializer(serializers.ModelSerializer):
     image = serializers.SerializerMethodField()
     n_judgements = serializers.IntegerField(read_only=True)

@@ -4,6 +4,7 @@ A study file holds the study's settings and a list of dimensions (see the design
 Fields this module does not know are kept: on the study in `Study.extra`, on a dimension in
 `Dimension.extra`.
 """
+import math
 import re
 import string
 from pathlib import Path
@@ -68,8 +69,46 @@ def study_template_load(name: str) -> dict:
     return study_spec_load(path)
 
 
-def _template_fields(template: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+def _template_fields(template: str) -> set[str] | None:
+    """The {fields} a prompt template fills in; None if it is not a valid template (e.g. a lone '{')."""
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    except ValueError:
+        return None
+
+
+def _unstorable(value, path: str) -> list[str]:
+    """Why a study file's value cannot be stored as JSON and text (PostgreSQL refuses NUL characters in
+    both, JSON has no NaN or infinity, and YAML can also give dates, bytes and sets): one line per place."""
+    where = f"field {path!r}" if path else "the study file"
+    if isinstance(value, str):
+        return [f"{where}: text cannot contain NUL characters"] if "\x00" in value else []
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [f"{where}: {value} is not a number that can be stored"]
+    if value is None or isinstance(value, (bool, int)):
+        return []
+    if isinstance(value, list):
+        return [problem for i, item in enumerate(value) for problem in _unstorable(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        problems = []
+        for key, item in value.items():
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                problems.append(f"{where}: key {key!r} is neither text nor a whole number")
+            elif isinstance(key, str) and "\x00" in key:
+                problems.append(f"{where}: key {key!r} contains a NUL character")
+            else:
+                problems += _unstorable(item, f"{path}.{key}" if path else str(key))
+        return problems
+    return [f"{where}: {type(value).__name__} values cannot be stored; write it as text"]
+
+
+def _model_problems(instance, exclude: list[str], where: str = "") -> list[str]:
+    """The model's own checks (lengths, integer ranges of the database, URLs, choices) as study-file errors."""
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        return [f"{where}field {field!r}: {' '.join(messages)}" for field, messages in exc.message_dict.items()]
+    return []
 
 
 def _validate_labels(where: str, kind: str, labels, errors: list[str]) -> None:
@@ -100,7 +139,12 @@ def _validate_prompts(where: str, dim: dict, errors: list[str]) -> None:
         errors.append(f"{where}: field 'prompts': expected a list of text templates")
         return
     for prompt in prompts:
-        unknown = _template_fields(prompt) - {"label"}
+        fields = _template_fields(prompt)
+        if fields is None:
+            errors.append(f"{where}: field 'prompts': {prompt!r} is not a valid template"
+                          " (write {{ and }} for literal braces)")
+            continue
+        unknown = fields - {"label"}
         if unknown:
             errors.append(f"{where}: field 'prompts': {prompt!r} uses {sorted(unknown)}; only {{label}} is filled in")
     label_prompts = dim.get("label_prompts", {})
@@ -113,8 +157,14 @@ def _validate_prompts(where: str, dim: dict, errors: list[str]) -> None:
 
 
 def study_spec_validate(spec: dict) -> list[dict]:
-    """Every problem in the study file at once, as StudySpecError; else the normalised dimensions."""
-    errors = []
+    """Every problem in the study file at once, as StudySpecError; else the normalised dimensions.
+
+    A file that passes can be stored as it is: the study's and dimensions' fields pass the models'
+    checks (lengths, the database's integer ranges) and every value is storable JSON.
+    """
+    errors = _unstorable(spec, "")
+    if errors:
+        raise StudySpecError(errors)
     for field, kind in STUDY_FIELDS.items():
         value = spec.get(field)
         if value is not None and not isinstance(value, kind) and not (kind is float and isinstance(value, int)):
@@ -158,12 +208,18 @@ def study_spec_validate(spec: dict) -> list[dict]:
             errors.append(f"{where}: field 'level': {level!r} is not one of {', '.join(LEVELS)}")
         _validate_prompts(where, dim, errors)
         normalised.append({**dim, "level": level})
+    if not errors:
+        fields = {field: spec[field] for field in STUDY_FIELDS if spec.get(field) is not None}
+        errors += _model_problems(Study(**{"slug": "x", "title": "x"} | fields), exclude=["slug", "owner"])
+        for position, dim in enumerate(normalised):
+            errors += _model_problems(_dimension_from_spec(None, position, dim), exclude=["study"],
+                                      where=f"dimensions[{position}] ({dim['key']}): ")
     if errors:
         raise StudySpecError(errors)
     return normalised
 
 
-def _dimension_from_spec(study: Study, position: int, dim: dict) -> Dimension:
+def _dimension_from_spec(study: Study | None, position: int, dim: dict) -> Dimension:
     scale = dim.get("scale") or {}
     return Dimension(
         study=study,

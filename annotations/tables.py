@@ -53,9 +53,16 @@ def read_table(path: Path | str, *, required: tuple[str, ...] = (), one_of: tupl
     errors = [RowError(0, column, "required column is missing") for column in required if column not in columns]
     if one_of and not any(column in columns for column in one_of):
         errors.append(RowError(0, " or ".join(one_of), "one of these columns is required"))
+    rows = [{key: plain(value) for key, value in row.items()} for row in frame.to_dict("records")]
+    # PostgreSQL stores no NUL character in text or JSON: a clear error here, not a failed write later.
+    errors += [RowError(0, repr(column), "a column name contains a NUL character")
+               for column in columns if "\x00" in column]
+    errors += [RowError(number, key, "contains a NUL character")
+               for number, row in enumerate(rows, start=1) for key, value in row.items()
+               if isinstance(value, str) and "\x00" in value]
     if errors:
         raise ImportFailed(errors)
-    return [{key: plain(value) for key, value in row.items()} for row in frame.to_dict("records")]
+    return rows
 
 
 def plain(value):
@@ -70,6 +77,8 @@ def plain(value):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return ""
+    if isinstance(value, float) and math.isinf(value):
+        return str(value)  # JSON has no infinity
     if isinstance(value, (bool, int, float)):
         return value
     return str(value)

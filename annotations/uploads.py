@@ -21,6 +21,13 @@ def _save(upload, folder: Path, stem: str, suffixes: tuple[str, ...], field: str
     return path
 
 
+def _as_uploaded(exc: ImportFailed, folder: Path, names: dict[Path, str]) -> ImportFailed:
+    """The errors with each temporary file named by its upload field, and no server path in them."""
+    by_path = {str(path): field for path, field in names.items()}
+    return ImportFailed([RowError(e.row, by_path.get(e.field, e.field), e.reason.replace(f"{folder}/", ""))
+                         for e in exc.errors])
+
+
 def artworks_upload(study: Study, manifest, images=None, *, url_column: str = "url", defer_download: bool = False,
                     skip_bad_rows: bool = False) -> ImportResult:
     """Import an uploaded manifest (CSV or parquet) with an optional uploaded ZIP of images.
@@ -31,12 +38,18 @@ def artworks_upload(study: Study, manifest, images=None, *, url_column: str = "u
         folder = Path(tmp)
         manifest_path = _save(manifest, folder, "manifest", TABLE_SUFFIXES, "manifest")
         images_path = _save(images, folder, "images", (".zip",), "images") if images else None
-        return artworks_import(study, manifest_path, images=images_path, url_column=url_column or "url",
-                               defer_download=defer_download, skip_bad_rows=skip_bad_rows)
+        try:
+            return artworks_import(study, manifest_path, images=images_path, url_column=url_column or "url",
+                                   defer_download=defer_download, skip_bad_rows=skip_bad_rows)
+        except ImportFailed as exc:
+            raise _as_uploaded(exc, folder, {manifest_path: "manifest", images_path: "images"}) from None
 
 
 def judgements_upload(study: Study, upload, *, create_artworks: bool = False,
                       skip_bad_rows: bool = False) -> ImportResult:
     with tempfile.TemporaryDirectory(prefix="artalign-upload-") as tmp:
         path = _save(upload, Path(tmp), "judgements", (".csv",), "judgements")
-        return judgements_import(study, path, create_artworks=create_artworks, skip_bad_rows=skip_bad_rows)
+        try:
+            return judgements_import(study, path, create_artworks=create_artworks, skip_bad_rows=skip_bad_rows)
+        except ImportFailed as exc:
+            raise _as_uploaded(exc, Path(tmp), {path: "judgements"}) from None

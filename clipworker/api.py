@@ -1,6 +1,6 @@
 """REST API of CLIP runs and predictions, with the study pages' access rules (`StudyScoped`)."""
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -69,7 +69,9 @@ class RunList(StudyScoped, generics.ListAPIView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([cliprun_progress(run) for run in page])
 
-    @extend_schema(request=RunStartSerializer, responses={201: RunSerializer, 400: ErrorsSerializer})
+    @extend_schema(request=RunStartSerializer, responses={201: RunSerializer, 400: ErrorsSerializer},
+                   examples=[OpenApiExample("The offline stand-in", request_only=True,
+                                            value={"model_name": "artalign/tiny-clip"})])
     def post(self, request, slug):
         study = self.get_study()
         data = RunStartSerializer(data=request.data)
@@ -117,18 +119,26 @@ class RunFailures(RunScoped, generics.ListAPIView):
         return self.get_run().failures.select_related("artwork").order_by("id")
 
 
-@extend_schema(parameters=[OpenApiParameter("dimension", str, description="a dimension key"),
-                           OpenApiParameter("model", str, description="a model name")])
+class PredictionFilterSerializer(serializers.Serializer):
+    # Text fields refuse NUL characters (400), which PostgreSQL would refuse in a query (500).
+    dimension = serializers.CharField(required=False, allow_blank=True, help_text="a dimension key")
+    model = serializers.CharField(required=False, allow_blank=True, help_text="a model name")
+
+
+@extend_schema(parameters=[PredictionFilterSerializer])
 class PredictionList(StudyScoped, generics.ListAPIView):
     """CLIP's predictions with every label's probability."""
 
     serializer_class = PredictionSerializer
 
     def get_queryset(self):
-        predictions = (Prediction.objects.filter(dimension__study=self.get_study())
+        study = self.get_study()
+        filters = PredictionFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        predictions = (Prediction.objects.filter(dimension__study=study)
                        .select_related("artwork", "dimension").order_by("id"))
-        if self.request.query_params.get("dimension"):
-            predictions = predictions.filter(dimension__key=self.request.query_params["dimension"])
-        if self.request.query_params.get("model"):
-            predictions = predictions.filter(model_name=self.request.query_params["model"])
+        if filters.validated_data.get("dimension"):
+            predictions = predictions.filter(dimension__key=filters.validated_data["dimension"])
+        if filters.validated_data.get("model"):
+            predictions = predictions.filter(model_name=filters.validated_data["model"])
         return predictions

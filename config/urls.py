@@ -1,8 +1,8 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from annotations.media import media_file
 from config.health import health
 
 urlpatterns = [
@@ -13,4 +13,6 @@ urlpatterns = [
     path("", include("clipworker.urls")),
     path("", include("alignment.urls")),
     path("", include("annotations.urls")),
-] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Imported images, for the researchers of their study only (never a public folder).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media_file, name="media"),
+]

@@ -26,7 +26,8 @@ def production_env(tmp_path, **extra) -> dict:
 
 
 def settings_of(tmp_path, names: list[str], **env) -> dict:
-    code = f"import json, config.settings as s; print(json.dumps({{n: getattr(s, n, None) for n in {names!r}}}, default=str))"
+    code = (f"import json, config.settings as s; "
+            f"print(json.dumps({{n: getattr(s, n, None) for n in {names!r}}}, default=str))")
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=production_env(tmp_path, **env),
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout)

@@ -195,6 +195,14 @@ def test_the_too_fast_rule_can_be_turned_off(aligned_study):
     assert report["dimensions"]["style"]["humans"]["n_participants"] == 9
 
 
+def test_a_rule_that_excludes_everyone_gives_a_report_without_figures_not_an_error(aligned_study):
+    report = report_build(aligned_study, ReportOptions(n_boot=20, exclude_fast_ms=10**9, min_stratum_items=6))
+    assert len(report["exclusions"]["participants"]) == len(PEOPLE) + 2
+    content = report["dimensions"]["content"]
+    assert content["humans"]["n_judgements"] == 0
+    assert content["models"][STAND_IN]["as_annotator"] is None
+
+
 def test_failed_attention_checks_are_counted_and_can_exclude(aligned_study):
     style = aligned_study.dimensions.get(key="style")
     art = aligned_study.artworks.get(external_id="art00")

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from annotations.crowd import session_next_assignment
-from annotations.models import Artwork, ExpertLabel, Judgement, Participant
+from annotations.models import Artwork, Assignment, ExpertLabel, Judgement, Participant
 from clipworker.models import Prediction
 from tests.annotations.crowd_cast import session_judging, study_open
 
@@ -73,3 +73,21 @@ def test_the_image_is_reached_under_the_assignment_not_the_file_name(annotator):
     page = client.get(reverse("annotations:session_entry", args=[session.study.slug])).content.decode()
     assert assignment.artwork.image.url not in page
     assert f'src="/s/{session.study.slug}/image/{assignment.pk}/"' in page
+
+
+def test_ids_of_other_sessions_artworks_and_images_are_answered_like_ids_that_do_not_exist(annotator):
+    """No enumeration: another participant's image, or an artwork of the study not on one's own list, gets
+    the same refusal as a made-up id, so trying ids tells an annotator nothing."""
+    client, session, _ = annotator
+    study = session.study
+    theirs = session_next_assignment(session_judging(study, "someone-else"))
+    not_mine = Artwork.objects.filter(study=study).exclude(assignments__session=session).first()
+    unknown = Assignment.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
+    image = [client.get(reverse("annotations:session_image", args=[study.slug, pk])) for pk in (theirs.pk, unknown)]
+    assert [r.status_code for r in image] == [404, 404] and image[0].content == image[1].content
+    judge = reverse("annotations:session_judge", args=[study.slug])
+    refusals = [client.post(judge, {"artwork": str(pk), "d-style": "baroque"}, HTTP_X_REQUESTED_WITH="fetch")
+                for pk in (not_mine.pk, Artwork.objects.order_by("-pk").first().pk + 1000)]
+    assert [r.status_code for r in refusals] == [409, 409]
+    assert without_tokens(refusals[0].content.decode()) == without_tokens(refusals[1].content.decode())
+    assert not Judgement.objects.exists()

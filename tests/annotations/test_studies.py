@@ -71,3 +71,31 @@ def test_a_second_study_with_the_same_slug_is_refused(db):
     call_command("create_study", "--template", "clip-art-perception", "--slug", "dup")
     with pytest.raises(CommandError, match="already exists"):
         call_command("create_study", "--template", "clip-art-perception", "--slug", "dup")
+
+
+DIMENSION = "dimensions:\n- {key: style, kind: single, question: Style, labels: [a, b]}\n"
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("title: " + "x" * 201 + "\n" + DIMENSION, "field 'title': Ensure this value has at most 200 characters"),
+    ("completion_code: " + "x" * 65 + "\n" + DIMENSION, "field 'completion_code': Ensure this value has at most 64"),
+    ("items_per_session: 100000000000000000000000\n" + DIMENSION, "field 'items_per_session': Ensure this value is"),
+    ('title: "a\\0b"\n' + DIMENSION, "field 'title': text cannot contain NUL characters"),
+    ('lab_notes: {"k\\0": 1}\n' + DIMENSION, "key 'k\\x00' contains a NUL character"),
+    ("lab_notes: 2024-01-01\n" + DIMENSION, "field 'lab_notes': date values cannot be stored"),
+    ("lab_notes: [1, .nan]\n" + DIMENSION, "field 'lab_notes[1]': nan is not a number"),
+    ("lab_notes: !!binary aGVsbG8=\n" + DIMENSION, "field 'lab_notes': bytes values cannot be stored"),
+    ("dimensions:\n- {key: r, kind: rating, question: How, scale: {min: 1, max: 10000000000000000000000}}\n",
+     "dimensions[0] (r): field 'scale_max': Ensure this value is less than or equal to"),
+    ('dimensions:\n- {key: s, kind: single, question: Style, labels: [a, b], prompts: ["a {"]}\n',
+     "'a {' is not a valid template"),
+])
+def test_a_study_file_that_the_database_could_not_store_is_refused_with_the_reason(db, tmp_path, text, problem):
+    """The same errors on SQLite and PostgreSQL, before anything is written (PostgreSQL refuses NUL
+    characters, over-long text and out-of-range integers; JSON has no NaN and no dates)."""
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    with pytest.raises(CommandError) as error:
+        call_command("create_study", "--from-file", str(path), "--slug", "unstorable")
+    assert problem in str(error.value)
+    assert not Study.objects.exists()
