@@ -18,7 +18,7 @@ from .models import Assignment, AttentionCheck, Judgement, Participant, Session,
 from .questions import BACKGROUND, NOT_SAYING, answers_parse, item_questions, study_dimensions
 
 Phase = Session.Phase
-EXTERNAL_ID_RE = re.compile(r"^[^\s<>\"'&]{1,255}$")
+EXTERNAL_ID_RE = re.compile(r"^[^\s<>\"'&\x00]{1,255}$")  # NUL: PostgreSQL refuses it in text
 MAX_CLIENT_MS = 24 * 3600 * 1000
 RENEW_AFTER = timedelta(minutes=1)  # holds are renewed on a serve at most this often
 
@@ -48,7 +48,8 @@ def identity_from_params(params) -> Identity | None:
         identity = Identity(params["participant"].strip(), Participant.Source.GENERIC)
     else:
         return None
-    if not EXTERNAL_ID_RE.match(identity.external_id):
+    platform_ids = identity.platform_study_id + identity.platform_session_id
+    if not EXTERNAL_ID_RE.match(identity.external_id) or "\x00" in platform_ids:
         raise SessionError("The participant id in this link is empty or malformed; "
                            "please open the study again from the link you were given.")
     return identity

@@ -236,3 +236,12 @@ def test_the_same_person_opening_the_link_many_times_at_once_gets_one_session(st
     [t.join() for t in threads]
     assert problems == [] and len(set(sessions)) == 1 and len(sessions) == 8
     assert Participant.objects.count() == Session.objects.count() == 1
+
+
+@pytest.mark.parametrize("query", ["participant=a%00b", "PROLIFIC_PID=p1&STUDY_ID=s%00&SESSION_ID=1"])
+def test_a_nul_character_in_the_link_is_refused_and_stores_nothing(client, study, query):
+    study.status = "open"
+    study.save()
+    response = client.get(f"/s/{study.slug}/?{query}")
+    assert response.status_code == 400 and b"malformed" in response.content
+    assert not study.participants.exists()
