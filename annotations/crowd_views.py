@@ -8,6 +8,7 @@ The browser keeps its session id for a study in a signed cookie (HMAC with SECRE
 cookie's name, HTTP-only, Secure in production, sent only to the study's own URLs): it says
 nothing but which session is this browser's, and reading it costs no database query.
 """
+import math
 from functools import wraps
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from .crowd import (Phase, SessionError, client_ms_parse, identity_from_params, 
                     session_questionnaire_save)
 from .models import Study
 from .questions import BACKGROUND, NOT_SAYING, item_questions, study_dimensions
+from .throttles import throttle_wait
 
 PHASE_TEMPLATES = {
     Phase.CONSENT: "consent", Phase.INSTRUCTIONS: "instructions", Phase.QUESTIONNAIRE: "questionnaire",
@@ -71,6 +73,15 @@ def _message(request, study: Study, title: str, text: str, status: int):
         return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
     return render(request, "annotations/session/message.html", {"study": study, "title": title, "text": text},
                   status=status)
+
+
+def _slow_down(request, study: Study, wait: int):
+    """429 with Retry-After: the session (or the address, for new sessions) used up its rate."""
+    when = f"{wait} seconds" if wait < 120 else f"{math.ceil(wait / 60)} minutes"
+    response = _message(request, study, "Please slow down", "Too many requests came in a short time. "
+                        f"Please wait {when}, then try again; nothing you already answered is lost.", 429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 QUESTION_HTML: dict[tuple, str] = {}  # per process: rendered question -> HTML
@@ -137,7 +148,11 @@ def session_entry(request, slug: str):
         if identity is None:
             return _message(request, study, "Who are you?", "This link does not say who you are. Please open the "
                             "study from the link on your crowd platform; it carries your participant id.", 400)
+        if wait := throttle_wait("new_session", request):
+            return _slow_down(request, study, wait)
         session = session_enter(study, identity)
+    elif wait := throttle_wait("annotator", request, session.pk):
+        return _slow_down(request, study, wait)
     response = _phase_page(request, session)
     _remember_session(response, study, session)
     return response
@@ -167,6 +182,8 @@ def posting_session(view):
             session = _posting_session(request, slug)
         except SessionError as exc:
             return _refused(request, slug, exc)
+        if wait := throttle_wait("annotator", request, session.pk):
+            return _slow_down(request, session.study, wait)
         return view(request, slug, session)
     return wrapper
 
@@ -219,9 +236,12 @@ def session_judge_view(request, slug: str, session):
 def session_image(request, slug: str, assignment_id: int):
     """An assigned artwork's image, served under the assignment's id so that no file name,
     title or source reaches the annotator, and only to the session it is assigned to."""
-    artwork = session_image_artwork(session_for_browser(slug, _browser_sessions(request)), assignment_id)
+    session = session_for_browser(slug, _browser_sessions(request))
+    artwork = session_image_artwork(session, assignment_id)
     if artwork is None:
         raise Http404("No such image")
+    if wait := throttle_wait("annotator", request, session.pk):
+        return _slow_down(request, session.study, wait)
     response = FileResponse(artwork.image.open("rb"))
     response["Cache-Control"] = "private, max-age=3600"
     response.headers.pop("Content-Disposition", None)

@@ -318,9 +318,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Each simulated participant sends about 2 requests a second at saturation; all of them start
+# sessions from 127.0.0.1, several a second.
+BENCH_RATES = {"THROTTLE_ANNOTATOR": "600/min", "THROTTLE_NEW_SESSION": "100000/hour"}
+
+
 def server_env(media_root: Path, var_dir: Path, static_root: Path) -> dict[str, str]:
-    """The production profile on loopback: DEBUG off, plain HTTP (no TLS on 127.0.0.1)."""
-    return {**os.environ, "DEBUG": "false", "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+    """The production profile on loopback: DEBUG off, plain HTTP (no TLS on 127.0.0.1). The request
+    rates stay on, raised (unless the environment sets them) for a crowd that shares one address
+    and sends without pause: BENCH_RATES."""
+    return {**BENCH_RATES, **os.environ, "DEBUG": "false", "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false",
             "CSRF_COOKIE_SECURE": "false", "MEDIA_ROOT": str(media_root), "VAR_DIR": str(var_dir),
             "STATIC_ROOT": str(static_root), "DJANGO_SETTINGS_MODULE": "config.settings"}
@@ -529,7 +536,9 @@ def main(argv: list[str] | None = None) -> int:
             process = gunicorn_start(env, port, args.workers, args.threads, scratch / "gunicorn.log")
             kind = f"gthread x{args.threads}" if args.threads > 1 else "sync"
             server = f"gunicorn {args.workers} {kind} workers on {base}, DEBUG off, PostgreSQL " \
-                     f"{connection.settings_dict['HOST'] or 'local'}:{connection.settings_dict['PORT'] or 5432}"
+                     f"{connection.settings_dict['HOST'] or 'local'}:{connection.settings_dict['PORT'] or 5432}; " \
+                     f"rates: annotator {env['THROTTLE_ANNOTATOR']}, new sessions {env['THROTTLE_NEW_SESSION']}, " \
+                     f"counted in {env.get('CACHE_URL') or 'each process'}"
         server_wait(base, process)
         if process is not None:
             server_settle(process, args.workers)

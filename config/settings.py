@@ -4,6 +4,7 @@ Every value has a typed reader that fails loudly on a bad value. With no environ
 project runs embedded: SQLite in the project folder, Celery tasks run in-process (eager mode).
 """
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A request rate as Django REST framework writes it ("120/min"; s, min, hour or day); "off": none."""
+    raw = env_str(name, default).strip()
+    if raw.lower() == "off":
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", raw):
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a rate such as 120/min (per s, min, hour or day) or off")
+    return raw
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -168,6 +179,17 @@ IMPORT_MAX_IMAGE_BYTES = env_int("IMPORT_MAX_IMAGE_BYTES", 50 * 1024 * 1024)
 IMPORT_MAX_IMAGE_PIXELS = env_int("IMPORT_MAX_IMAGE_PIXELS", 40_000_000)
 IMPORT_URL_TIMEOUT_S = env_int("IMPORT_URL_TIMEOUT_S", 20)
 
+# The cache holds the annotator site's request counts (throttling). With more than one web process
+# they must share it: CACHE_URL=redis://host:6379/1. Without it each process counts on its own.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: expected a Redis URL (redis://, rediss:// or unix://)")
+CACHES = {"default": {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+    # A cache that is down must not hold up annotators: give up within a second (throttles then let requests through).
+    "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+} if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery: with no broker, tasks run in-process (the embedded default).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -207,6 +229,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The annotator site's rates (annotations/throttles.py): every request of one participant's
+    # session, and new sessions started from one address (a lab's participants share one).
+    "DEFAULT_THROTTLE_RATES": {
+        "annotator": env_rate("THROTTLE_ANNOTATOR", "120/min"),
+        "new_session": env_rate("THROTTLE_NEW_SESSION", "100/hour"),
+    },
+    # Proxies in front of gunicorn that append to X-Forwarded-For: 1 behind one reverse proxy.
+    # 0 (the default) uses the connection's address, which a client cannot forge.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ArtAlign API",

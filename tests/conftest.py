@@ -53,6 +53,14 @@ def media_in_tmp(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
+@pytest.fixture(autouse=True)
+def throttle_counts_cleared():
+    """Request counts (the annotator site's rates) start from zero in every test: all its clients share 127.0.0.1."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def study(db):
     from annotations.studies import study_create, study_template_load

@@ -32,3 +32,13 @@ def test_secret_key_is_required_when_debug_is_off(tmp_path):
 def test_a_bad_boolean_fails_loudly_naming_the_variable(tmp_path):
     result = settings_in_subprocess(VAR_DIR=str(tmp_path), DEBUG="maybe")
     assert result.returncode != 0 and "DEBUG='maybe'" in result.stderr
+
+
+def test_a_bad_request_rate_fails_loudly_naming_the_variable(tmp_path):
+    result = settings_in_subprocess(VAR_DIR=str(tmp_path), THROTTLE_ANNOTATOR="fast")
+    assert result.returncode != 0 and "THROTTLE_ANNOTATOR='fast': expected a rate such as 120/min" in result.stderr
+
+
+def test_a_cache_url_that_is_not_redis_fails_loudly(tmp_path):
+    result = settings_in_subprocess(VAR_DIR=str(tmp_path), CACHE_URL="memcached://127.0.0.1:11211")
+    assert result.returncode != 0 and "CACHE_URL='memcached://127.0.0.1:11211': expected a Redis URL" in result.stderr

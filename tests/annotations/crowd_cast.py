@@ -1,10 +1,11 @@
 """Builders for the annotator-side tests: an open study with images, a session at the judging step,
 and answers that fit what a session is shown."""
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
 from annotations.crowd import (Identity, session_consent, session_enter, session_instructions_done,
                                session_next_assignment, session_questionnaire_save)
-from annotations.models import Artwork, Study
+from annotations.models import Artwork, Session, Study
 from annotations.questions import item_questions
 from tests.factories import image_bytes
 
@@ -36,6 +37,16 @@ def session_judging(study: Study, external_id: str = "p1"):
     if study.questionnaire:
         session_questionnaire_save(session, {"art_training": "some", "museum_visits": "yearly"})
     return session
+
+
+def session_judging_http(client, study: Study, participant: str = "p1", **request):
+    """The same through the annotator pages, as `client` (a Django test client; `request`: e.g. REMOTE_ADDR)."""
+    entry = reverse("annotations:session_entry", args=[study.slug])
+    client.get(entry, {"PROLIFIC_PID": participant}, **request)
+    client.post(entry + "consent/", {"choice": "agree"}, **request)
+    client.post(entry + "instructions/", **request)
+    client.post(entry + "questionnaire/", {"q-art_training": "some", "q-museum_visits": "yearly"}, **request)
+    return Session.objects.get(participant__external_id=participant)
 
 
 def answers_valid(session, assignment) -> dict[str, list[str]]:

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from annotations.crowd import session_next_assignment
 from annotations.crowd_views import COOKIE_PREFIX
-from annotations.models import Judgement, Session
-from tests.annotations.crowd_cast import answers_valid, form_data, study_open
+from annotations.models import Judgement
+from tests.annotations.crowd_cast import answers_valid, form_data, session_judging_http, study_open
 
 # Per submission: the session (with its study), the study's dimensions, the session's lock, its
 # assignments, the judgements (one insert), the assignment done, the next one served: 7, plus the
@@ -17,19 +17,10 @@ from tests.annotations.crowd_cast import answers_valid, form_data, study_open
 MAX_QUERIES_PER_SUBMISSION = 9
 
 
-def enter_and_judge(client, study, participant="p1"):
-    entry = reverse("annotations:session_entry", args=[study.slug])
-    client.get(entry, {"PROLIFIC_PID": participant})
-    client.post(entry + "consent/", {"choice": "agree"})
-    client.post(entry + "instructions/")
-    client.post(entry + "questionnaire/", {"q-art_training": "some", "q-museum_visits": "yearly"})
-    return Session.objects.get(participant__external_id=participant)
-
-
 def test_a_submission_from_the_judging_page_costs_a_few_queries_whatever_the_number_of_dimensions(
         client, study, django_assert_max_num_queries):
     study_open(study, artworks=8, items_per_session=4, attention_check_rate=0)
-    session = enter_and_judge(client, study)
+    session = session_judging_http(client, study)
     judge = reverse("annotations:session_judge", args=[study.slug])
     for _ in range(3):
         assignment = session_next_assignment(session)
@@ -42,7 +33,7 @@ def test_a_submission_from_the_judging_page_costs_a_few_queries_whatever_the_num
 
 def test_the_session_cookie_is_signed_http_only_and_sent_only_to_the_study(client, study):
     study_open(study, artworks=4, items_per_session=2, attention_check_rate=0)
-    enter_and_judge(client, study)
+    session_judging_http(client, study)
     cookie = client.cookies[f"{COOKIE_PREFIX}{study.pk}"]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
     assert cookie["path"] == reverse("annotations:session_entry", args=[study.slug])
@@ -51,7 +42,7 @@ def test_the_session_cookie_is_signed_http_only_and_sent_only_to_the_study(clien
 
 def test_a_forged_session_cookie_reaches_no_session(client, study):
     study_open(study, artworks=6, items_per_session=2, attention_check_rate=0)
-    victim = enter_and_judge(client, study, "victim")
+    victim = session_judging_http(client, study, "victim")
     client.cookies.clear()
     client.cookies[f"{COOKIE_PREFIX}{study.pk}"] = str(victim.pk)  # the id without a valid signature
     assignment = session_next_assignment(victim)
