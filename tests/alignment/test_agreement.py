@@ -104,3 +104,17 @@ def test_percent_agreement_counts_agreeing_pairs_over_all_pairs():
 
 def test_percent_agreement_without_pairs_is_nan():
     assert np.isnan(percent_agreement([[1.0, nan], [nan, 2.0]]))
+
+
+def test_pairwise_cohen_kappa_equals_the_mean_of_each_pairs_kappa_on_its_shared_units():
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 4, 60)
+    data = np.where(rng.random((9, 60)) < 0.6, truth, rng.integers(0, 4, (9, 60))).astype(float)
+    data[rng.random(data.shape) < 0.5] = nan
+    data[7] = nan
+    data[7, :3] = 2.0  # a rater who said one label: pairs where both said only it are undefined
+    data[8, :] = nan
+    data[8, 0] = 1.0  # a rater with one unit: below min_overlap with everyone
+    kappas = [cohen_kappa(data[i], data[j]) for i in range(9) for j in range(i + 1, 9)
+              if np.sum(~np.isnan(data[i]) & ~np.isnan(data[j])) >= 2]
+    assert pairwise_cohen_kappa(data) == pytest.approx(np.nanmean(kappas), abs=1e-12)

@@ -24,7 +24,6 @@ def test_the_dashboard_draws_alpha_ceiling_confusion_scatter_and_disagreements(c
     response = client.get(reverse("alignment:dashboard", args=[reported.slug]) + "?dimension=origin")
     assert response.status_code == 200
     page = response.content.decode()
-    open("/tmp/h5/dashboard.html", "w").write(page)
     assert page.count("<svg") >= 4
     assert 'id="ceiling-chart"' in page and 'id="confusions"' in page and 'id="scatters"' in page
     assert "stand-in model, random weights" in page
