@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def production_env(tmp_path, **extra) -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "CELERY_BROKER_URL")}
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "CELERY_BROKER_URL", "CACHE_URL")}
     return {**clean, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "artalign.example.org",
             "VAR_DIR": str(tmp_path), **extra}
 
@@ -33,10 +33,21 @@ def settings_of(tmp_path, names: list[str], **env) -> dict:
     return json.loads(result.stdout)
 
 
-def test_check_deploy_finds_no_security_issue_in_the_production_profile(tmp_path):
+def check_deploy(tmp_path, **env) -> str:
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=PROJECT_ROOT,
-                            env=production_env(tmp_path), capture_output=True, text=True)
-    assert "(security." not in result.stdout + result.stderr, result.stdout + result.stderr
+                            env=production_env(tmp_path, **env), capture_output=True, text=True)
+    return result.stdout + result.stderr
+
+
+def test_check_deploy_finds_no_security_issue_in_the_production_profile(tmp_path):
+    printed = check_deploy(tmp_path)
+    assert "(security." not in printed, printed
+
+
+def test_check_deploy_warns_until_web_processes_share_the_request_counts(tmp_path):
+    per_process = check_deploy(tmp_path)
+    assert "annotations.W001" in per_process and "CACHE_URL=redis://" in per_process
+    assert "System check identified no issues" in check_deploy(tmp_path, CACHE_URL="redis://127.0.0.1:6379/1")
 
 
 def test_with_debug_off_cookies_are_secure_and_http_only_and_http_redirects_to_https(tmp_path):

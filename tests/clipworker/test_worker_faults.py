@@ -40,12 +40,12 @@ class Workers:
         self.logs = logs
         self.processes: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str) -> subprocess.Popen:
+    def start(self, name: str, **env) -> subprocess.Popen:
         log = (self.logs / f"{name}.log").open("w")
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "clip", "-c", "1", "-n", f"{name}@%h",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-            cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
+            cwd=PROJECT_ROOT, env={**self.env, **env}, stdout=log, stderr=log, start_new_session=True)
         self.processes[name] = process
         return process
 
@@ -149,7 +149,10 @@ def test_a_run_completes_when_its_worker_is_killed_mid_batch(study, workers, tmp
 def test_two_workers_split_a_run_and_give_the_same_predictions_as_one(study, workers, tmp_path, settings):
     add_artworks(study, tmp_path, 6)
     settings.CLIP_TASK_ARTWORKS = 1  # six batches of one artwork: the same batches either way
-    workers.start("first")
+    # No worker is lost here: a long visibility timeout keeps a batch with the worker that took it,
+    # however long a cold worker takes to load the model for its first one.
+    patient = {"CELERY_VISIBILITY_TIMEOUT": "600"}
+    workers.start("first", **patient)
     workers.wait_ready("first")
     one = wait_for(cliprun_start(study, STAND_IN_NAME), workers.processes["first"])
     assert (one.status, one.done) == ("done", 6)
@@ -157,7 +160,7 @@ def test_two_workers_split_a_run_and_give_the_same_predictions_as_one(study, wor
     Prediction.objects.all().delete()
     Embedding.objects.all().delete()  # the second run embeds every image again
 
-    workers.start("second")
+    workers.start("second", **patient)
     workers.wait_ready("second")
     workers.wait_consuming(settings.CELERY_BROKER_URL, 2)
     before = {name: workers.log(name).count("succeeded in") for name in ("first", "second")}
