@@ -96,3 +96,33 @@ def collected_static(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("static")
     static_collect(server_env(root / "media", root / "var", root))
     return root
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Debian's headless Chromium, driven by Playwright."""
+    require(CHROMIUM.exists(), "Debian's chromium is not installed at /usr/bin/chromium")
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in the test's thread, where the test also queries the
+    # database: allowed for this test only (a variable left set would reach subprocesses, e.g. check --deploy).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+    connections.close_all()  # the test body's queries ran beside Playwright's loop, on their own connection
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where a browser test saves its screenshots: $ARTALIGN_SCREENSHOTS, else the test's tmp folder."""
+    folder = Path(os.environ.get("ARTALIGN_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

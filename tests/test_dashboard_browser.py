@@ -7,45 +7,18 @@ Screenshots go to $ARTALIGN_SCREENSHOTS (default: the test's tmp folder).
 """
 import csv
 import io
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from django.db import connections
 
 from annotations.demo import PAINTERS, deform
 from annotations.models import Study
 from clipworker.models import ClipRun
-from tests.conftest import require
 from tests.researcher_cast import judgement_rows, truths
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop here
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 STYLES = ["baroque", "impressionism", "cubism"]
-
-
-@pytest.fixture
-def browser():
-    require(CHROMIUM.exists(), "Debian's chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-        connections.close_all()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("ARTALIGN_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture
@@ -104,13 +77,13 @@ def _tab(page, name: str) -> None:
 
 @pytest.mark.browser
 def test_a_researcher_sets_up_a_study_runs_clip_and_reads_the_alignment_view(
-        browser, live_server, transactional_db, django_user_model, settings, clip_cache, files, tmp_path, shots):
+        chromium, live_server, transactional_db, django_user_model, settings, clip_cache, files, tmp_path, shots):
     settings.VAR_DIR = clip_cache
     django_user_model.objects.create_user("researcher", password="researcher-pass-1")
     django_user_model.objects.create_user("outsider", password="outsider-pass-1")
     base = live_server.url
     errors = []
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.on("pageerror", lambda error: errors.append(error))
 
     _log_in(page, base, "researcher", "researcher-pass-1")
@@ -188,14 +161,14 @@ def test_a_researcher_sets_up_a_study_runs_clip_and_reads_the_alignment_view(
     assert errors == []
 
     # An outsider researcher: 404 on every page of the study.
-    outsider = browser.new_context().new_page()
+    outsider = chromium.new_context().new_page()
     _log_in(outsider, base, "outsider", "outsider-pass-1")
     for path in ("", "alignment/", "clip/", "progress/", "exports/bundle/"):
         assert outsider.goto(f"{base}/studies/browser-study/{path}").status == 404, path
     assert outsider.request.get(f"{base}/api/studies/browser-study/").status == 404
 
     # An annotator: a crowd session, and nothing from /api/ (nor from the researcher pages).
-    annotator = browser.new_context().new_page()
+    annotator = chromium.new_context().new_page()
     annotator.goto(f"{base}/s/browser-study/?PROLIFIC_PID=5f00ba4&STUDY_ID=s1&SESSION_ID=x1")
     assert annotator.get_by_role("button", name="I agree, continue").is_visible()
     for path in ("/api/", "/api/studies/", "/api/studies/browser-study/", "/api/studies/browser-study/exports/bundle/",
@@ -207,14 +180,14 @@ def test_a_researcher_sets_up_a_study_runs_clip_and_reads_the_alignment_view(
 
 
 @pytest.mark.browser
-def test_a_queued_run_page_follows_the_run_without_a_reload_by_hand(browser, live_server, transactional_db,
-                                                                     django_user_model, study):
+def test_a_queued_run_page_follows_the_run_without_a_reload_by_hand(chromium, live_server, transactional_db,
+                                                                      django_user_model, study):
     from django.utils import timezone
 
     owner = django_user_model.objects.create_user("researcher", password="researcher-pass-1")
     Study.objects.filter(pk=study.pk).update(owner=owner)
     run = ClipRun.objects.create(study=study, model_name="some/queued-model", total=4)  # no worker picks it up
-    page = browser.new_context().new_page()
+    page = chromium.new_context().new_page()
     _log_in(page, live_server.url, "researcher", "researcher-pass-1")
     page.goto(f"{live_server.url}/studies/{study.slug}/clip/{run.pk}/")
     assert page.locator(".run-status").get_attribute("data-status") == "queued"

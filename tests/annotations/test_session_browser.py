@@ -4,23 +4,14 @@ Screenshots of the consent page and judging pages go to $ARTALIGN_SCREENSHOTS (d
 tmp folder).
 """
 import io
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connections
 
 from annotations.demo import PAINTERS
 from annotations.models import Artwork, AttentionCheck, Judgement, Participant, Session, Study
-from tests.conftest import require
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop here
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PID = "60c0ffee60c0ffee60c0ffee"
 # Keys pressed per question on a plain artwork (the template's dimensions), and what they mean.
 KEYS = {
@@ -49,23 +40,8 @@ def browser_study(transactional_db, study):
 
 
 @pytest.fixture
-def page():
-    require(CHROMIUM.exists(), "Debian's chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 860})
-        yield context.new_page()
-        browser.close()
-        connections.close_all()  # the test body's queries ran beside Playwright's loop, on their own connection
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("ARTALIGN_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def page(chromium):
+    return chromium.new_context(viewport={"width": 1280, "height": 860}).new_page()
 
 
 def wait_for_item(page, position: int, total: int) -> None:
