@@ -50,17 +50,6 @@ def study_spec_yaml(study: Study) -> str:
     return yaml.safe_dump(study_spec_dump(study), sort_keys=False, allow_unicode=True, width=110)
 
 
-def study_spec_parse(text: str) -> dict:
-    """A study file's text (YAML or JSON) as a dict; StudySpecError saying why not."""
-    try:
-        spec = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise StudySpecError([f"not valid YAML or JSON: {exc}"]) from None
-    if not isinstance(spec, dict):
-        raise StudySpecError(["expected a mapping with a 'dimensions' list at the top"])
-    return spec
-
-
 def study_spec_from_json(spec: dict) -> dict:
     """A study file that came as JSON, whose object keys are always text: scale anchors back to numbers."""
     for dim in spec.get("dimensions") or []:

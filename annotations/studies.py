@@ -48,18 +48,40 @@ def template_names() -> list[str]:
     return sorted(path.stem for path in TEMPLATES_DIR.glob("*.yaml"))
 
 
+class _StudyFileLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: a study file never needs them, and aliases of aliases grow
+    exponentially once the spec is walked (the "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a study file",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+def study_spec_parse(text: str, source: str = "") -> dict:
+    """A study file's text (YAML or JSON: YAML is a superset of JSON, so one parser reads both) as
+    a dict; StudySpecError saying why not. `source` names the file in the messages."""
+    prefix = f"{source}: " if source else ""
+    try:
+        spec = yaml.load(text, Loader=_StudyFileLoader)
+    except yaml.YAMLError as exc:
+        raise StudySpecError([f"{prefix}not valid YAML or JSON: {exc}"]) from None
+    if not isinstance(spec, dict):
+        raise StudySpecError([f"{prefix}expected a mapping with a 'dimensions' list at the top"])
+    return spec
+
+
 def study_spec_load(path: Path | str) -> dict:
-    """Read a study file; YAML is a superset of JSON, so one parser reads both."""
+    """Read a study file (see study_spec_parse)."""
     path = Path(path)
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise StudySpecError([f"cannot read {path}: {exc.strerror}"]) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise StudySpecError([f"{path} is not valid YAML or JSON: {exc}"]) from None
-    if not isinstance(spec, dict):
-        raise StudySpecError([f"{path}: expected a mapping with a 'dimensions' list at the top"])
-    return spec
+    except UnicodeDecodeError as exc:
+        raise StudySpecError([f"{path}: not valid YAML or JSON: {exc}"]) from None
+    return study_spec_parse(text, source=str(path))
 
 
 def study_template_load(name: str) -> dict:

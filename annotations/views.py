@@ -14,12 +14,12 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from .editing import (StudyChangeRefused, participant_link, study_member_remove, study_member_set, study_spec_parse,
-                      study_spec_yaml, study_status_set, study_update)
+from .editing import (StudyChangeRefused, participant_link, study_member_remove, study_member_set, study_spec_yaml,
+                      study_status_set, study_update)
 from .forms import ArtworkUploadForm, JudgementUploadForm, MemberForm, StatusForm, StudyCreateForm, StudySpecForm
 from .progress import participants_progress, study_progress
 from .selectors import studies_for_user, study_artworks, study_for_user, study_summary
-from .studies import StudySpecError, study_create, study_template_load
+from .studies import StudySpecError, study_create, study_spec_parse, study_template_load
 from .tables import ImportFailed
 from .uploads import artworks_upload, judgements_upload
 

@@ -99,3 +99,25 @@ def test_a_study_file_that_the_database_could_not_store_is_refused_with_the_reas
         call_command("create_study", "--from-file", str(path), "--slug", "unstorable")
     assert problem in str(error.value)
     assert not Study.objects.exists()
+
+
+BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)) + DIMENSION
+
+
+def test_a_study_file_with_aliases_is_refused_before_they_are_expanded(db, tmp_path):
+    """Nine levels of ten aliases each would be 10^9 values once walked: refused at the first alias."""
+    path = tmp_path / "study.yaml"
+    path.write_text(BILLION_LAUGHS)
+    with pytest.raises(CommandError) as error:
+        call_command("create_study", "--from-file", str(path), "--slug", "laughs")
+    assert "aliases (*name) are not allowed in a study file" in str(error.value) and "line 2" in str(error.value)
+    assert not Study.objects.exists()
+
+
+def test_the_api_refuses_a_study_file_with_aliases(client, owner, study):
+    study.owner = owner
+    study.save()
+    client.force_login(owner)
+    response = client.put(f"/api/studies/{study.slug}/spec/", {"yaml": BILLION_LAUGHS}, content_type="application/json")
+    assert response.status_code == 400 and "aliases (*name) are not allowed" in response.content.decode()
