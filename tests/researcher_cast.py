@@ -13,7 +13,8 @@ PEOPLE = [f"person-{i}" for i in range(1, 7)]
 STYLES = ["baroque", "impressionism", "cubism"]
 
 
-def _probs(labels: list[str], truth: str, rng, sharp: float = 0.6) -> dict:
+def probs_around(labels: list[str], truth: str, rng, sharp: float = 0.6) -> dict:
+    """A model's p per label: `sharp` on the truth most of the time (else on a random label), the rest spread."""
     p = (1 - sharp) * rng.dirichlet(np.ones(len(labels)))
     hit = truth if rng.random() < 0.7 else labels[int(rng.integers(len(labels)))]
     p[labels.index(hit)] += sharp
@@ -81,11 +82,11 @@ def stand_in_predictions(study: Study, truth: dict, rng) -> ClipRun:
                          for t in dim.labels}
                 label, expected = [t for t in dim.labels if probs[t] >= 0.5], None
             elif key == "aesthetic":
-                probs = _probs([str(v) for v in range(1, 8)], str(right), rng)
+                probs = probs_around([str(v) for v in range(1, 8)], str(right), rng)
                 expected = sum(int(k) * p for k, p in probs.items())
                 label = max(probs, key=probs.get)
             else:
-                probs = _probs(dim.labels, right, rng)
+                probs = probs_around(dim.labels, right, rng)
                 label, expected = max(probs, key=probs.get), None
             predictions.append(Prediction(run=run, artwork=by_id[art], dimension=dim, model_name=STAND_IN,
                                           revision="r1", probs=probs, label=label, expected=expected,

@@ -11,21 +11,12 @@ from alignment.render import report_csv, report_html
 from alignment.reports import NothingToReport, ReportOptions, report_build, report_create, report_json
 from annotations.imports import judgements_import
 from annotations.models import Artwork, Assignment, AttentionCheck, ExpertLabel, Judgement, Participant, Session
-from clipworker.models import ClipRun, Prediction
+from clipworker.models import Prediction
 from tests.factories import write_csv
+from tests.researcher_cast import STAND_IN, judgement_rows, probs_around, stand_in_predictions, truths
 
-STAND_IN = "artalign/tiny-clip"
 FAST = ReportOptions(n_boot=200, min_stratum_items=6)
 PEOPLE = [f"p{i:02d}" for i in range(1, 9)]
-
-
-def _probs(labels, truth, rng, sharp=0.6):
-    """A model that puts `sharp` on the truth (most of the time) and spreads the rest."""
-    p = rng.dirichlet(np.ones(len(labels)))
-    hit = truth if rng.random() < 0.75 else labels[int(rng.integers(len(labels)))]
-    p = (1 - sharp) * p
-    p[labels.index(hit)] += sharp
-    return {label: float(x) for label, x in zip(labels, p)}
 
 
 @pytest.fixture
@@ -34,65 +25,27 @@ def aligned_study(study, tmp_path):
     and one too-fast participant on every dimension, expert style labels, AI-Pastiche-like shares
     for origin, and a stand-in CLIP's zero-shot predictions (plus a probe for origin)."""
     rng = np.random.default_rng(7)
-    dims = {d.key: d for d in study.dimensions.all()}
-    styles, periods = ["baroque", "impressionism", "cubism"], dims["period"].labels
-    artworks, truth = [], {}
-    for i in range(24):
-        origin = "human" if i % 2 == 0 else "ai"
-        artworks.append(Artwork(study=study, external_id=f"art{i:02d}", origin=origin, style=styles[i % 3],
-                                period=periods[i % 6], generator="" if origin == "human" else f"gen-{'ab'[i % 4 // 2]}",
-                                metadata={"authenticity": round(float(rng.uniform(0.1, 0.9)), 2)} if origin == "ai" else {}))
-        truth[f"art{i:02d}"] = {
-            "content": [t for t in dims["content"].labels[:4] if rng.random() < 0.4],
-            "scene": dims["scene"].labels[i % 4], "style": styles[i % 3], "period": periods[i % 6],
-            "deformation": "yes" if origin == "ai" and i % 3 else "no", "origin": origin,
-            "aesthetic": int(rng.integers(2, 7)),
-        }
-    Artwork.objects.bulk_create(artworks)
-    rows = []
-    for person in PEOPLE + ["flagged", "speedy"]:
-        for art, answers in truth.items():
-            for key, right in answers.items():
-                dim = dims[key]
-                if key == "aesthetic":
-                    value = int(np.clip(right + rng.integers(-1, 2), 1, 7))
-                elif key == "content":
-                    value = ";".join(t for t in dim.labels[:4] if (t in right) != (rng.random() < 0.15))
-                else:
-                    value = right if rng.random() < 0.8 else dim.labels[int(rng.integers(len(dim.labels)))]
-                ms = 200 if person == "speedy" else int(rng.integers(1500, 6000))
-                rows.append({"participant": person, "artwork": art, "dimension": key, "value": value, "response_ms": ms})
-    judgements_import(study, write_csv(tmp_path / "judgements.csv", rows))
+    truth = truths(study, 24, rng)
+    Artwork.objects.bulk_create(
+        Artwork(study=study, external_id=art, origin=t["origin"], style=t["style"], period=t["period"],
+                generator="" if t["origin"] == "human" else f"gen-{'ab'[i % 4 // 2]}",
+                metadata={"authenticity": round(float(rng.uniform(0.1, 0.9)), 2)} if t["origin"] == "ai" else {})
+        for i, (art, t) in enumerate(truth.items()))
+    judgements_import(study, write_csv(tmp_path / "judgements.csv", judgement_rows(study, truth, rng, PEOPLE)))
     for person in PEOPLE:
         Participant.objects.filter(study=study, external_id=person).update(
             expertise={"art_training": "yes" if person <= "p04" else "no"})
     Participant.objects.filter(study=study, external_id="flagged").update(
         excluded=True, exclusion_reason="failed consent check")
+    style, origin = study.dimensions.get(key="style"), study.dimensions.get(key="origin")
     by_id = {a.external_id: a for a in study.artworks.all()}
-    ExpertLabel.objects.bulk_create(ExpertLabel(artwork=by_id[a], dimension=dims["style"], value=t["style"])
+    ExpertLabel.objects.bulk_create(ExpertLabel(artwork=by_id[a], dimension=style, value=t["style"])
                                     for a, t in truth.items())
-    run = ClipRun.objects.create(study=study, model_name=STAND_IN, revision="r1", is_stand_in=True, status="done")
-    predictions = []
-    for art, answers in truth.items():
-        for key, right in answers.items():
-            dim = dims[key]
-            if key == "content":
-                probs = {t: float(np.clip((0.7 if t in right else 0.3) + rng.normal(0, 0.2), 0.01, 0.99))
-                         for t in dim.labels}
-                label, expected = [t for t in dim.labels if probs[t] >= 0.5], None
-            elif key == "aesthetic":
-                probs = _probs([str(v) for v in range(1, 8)], str(right), rng)
-                expected = sum(int(k) * p for k, p in probs.items())
-                label = max(probs, key=probs.get)
-            else:
-                probs = _probs(dim.labels, right, rng)
-                label, expected = max(probs, key=probs.get), None
-            predictions.append(Prediction(run=run, artwork=by_id[art], dimension=dim, model_name=STAND_IN, revision="r1",
-                                          probs=probs, label=label, expected=expected, prompts_hash="a" * 64))
-        probs = _probs(["human", "ai"], answers["origin"], rng, sharp=0.8)
-        predictions.append(Prediction(artwork=by_id[art], dimension=dims["origin"], model_name=STAND_IN, revision="r1",
-                                      method="probe", probs=probs, label=max(probs, key=probs.get), prompts_hash="b" * 64))
-    Prediction.objects.bulk_create(predictions)
+    stand_in_predictions(study, truth, rng)
+    probes = [(art, probs_around(["human", "ai"], t["origin"], rng, sharp=0.8)) for art, t in truth.items()]
+    Prediction.objects.bulk_create(
+        Prediction(artwork=by_id[art], dimension=origin, model_name=STAND_IN, revision="r1", method="probe",
+                   probs=probs, label=max(probs, key=probs.get), prompts_hash="b" * 64) for art, probs in probes)
     return study
 
 
@@ -174,7 +127,7 @@ def test_excluded_and_too_fast_participants_are_listed_and_their_judgements_do_n
     listed = {p["participant"]: p for p in report["exclusions"]["participants"]}
     assert set(listed) == {"flagged", "speedy"}
     assert listed["flagged"]["rules"] == ["flagged"] and listed["flagged"]["reasons"] == ["failed consent check"]
-    assert listed["speedy"]["rules"] == ["too_fast"] and listed["speedy"]["median_response_ms"] == 200
+    assert listed["speedy"]["rules"] == ["too_fast"] and listed["speedy"]["median_response_ms"] == 150
     judgements = report["inputs"]["judgements"]
     assert judgements["used"] == judgements["count"] - report["exclusions"]["n_judgements"]
     style = aligned_study.dimensions.get(key="style")
@@ -205,7 +158,7 @@ def test_a_rule_that_excludes_everyone_gives_a_report_without_figures_not_an_err
 
 def test_failed_attention_checks_are_counted_and_can_exclude(aligned_study):
     style = aligned_study.dimensions.get(key="style")
-    art = aligned_study.artworks.get(external_id="art00")
+    art = aligned_study.artworks.get(external_id="art-000")
     now = timezone.now()
     for person, answer in (("p01", "baroque"), ("p02", "cubism")):
         participant = Participant.objects.get(study=aligned_study, external_id=person)
@@ -235,7 +188,7 @@ def test_the_report_records_its_inputs(aligned_study):
 
 def test_a_changed_judgement_changes_the_judgement_hash(aligned_study):
     before = report_build(aligned_study, ReportOptions(n_boot=20))["inputs"]["judgements"]["sha256"]
-    Judgement.objects.filter(participant__external_id="p01", artwork__external_id="art00", dimension__key="style").update(
+    Judgement.objects.filter(participant__external_id="p01", artwork__external_id="art-000", dimension__key="style").update(
         value="cubism", created_at=timezone.now())
     assert report_build(aligned_study, ReportOptions(n_boot=20))["inputs"]["judgements"]["sha256"] != before
 
