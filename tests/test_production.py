@@ -82,15 +82,19 @@ def test_health_says_ok_for_the_database_when_tasks_run_in_process(client, db):
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_health_is_503_naming_the_broker_when_the_broker_is_down(client, db, settings):
-    url = f"redis://127.0.0.1:{closed_port()}/0"
+def health_with_broker(client, settings, url: str):
+    """GET /healthz while this process is configured for the broker at `url` (then back)."""
     saved = app.conf.broker_url, app.conf.task_always_eager
     settings.CELERY_BROKER_URL, settings.CELERY_TASK_ALWAYS_EAGER = url, False
     use_broker(url, eager=False)
     try:
-        response = client.get(reverse("health"))
+        return client.get(reverse("health"))
     finally:
         use_broker(*saved)
+
+
+def test_health_is_503_naming_the_broker_when_the_broker_is_down(client, db, settings):
+    response = health_with_broker(client, settings, f"redis://127.0.0.1:{closed_port()}/0")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "broker": "unavailable", "failed": ["broker"]}
     assert "127.0.0.1" not in response.content.decode()  # reasons go to the log, not to the public
@@ -98,14 +102,7 @@ def test_health_is_503_naming_the_broker_when_the_broker_is_down(client, db, set
 
 @pytest.mark.services
 def test_health_checks_a_reachable_broker(client, db, settings):
-    url = redis_url()
-    saved = app.conf.broker_url, app.conf.task_always_eager
-    settings.CELERY_BROKER_URL, settings.CELERY_TASK_ALWAYS_EAGER = url, False
-    use_broker(url, eager=False)
-    try:
-        response = client.get(reverse("health"))
-    finally:
-        use_broker(*saved)
+    response = health_with_broker(client, settings, redis_url())
     assert response.status_code == 200 and response.json() == {"database": "ok", "broker": "ok"}
 
 
