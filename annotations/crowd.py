@@ -55,26 +55,32 @@ def identity_from_params(params) -> Identity | None:
     return identity
 
 
+def _in_study(sessions, study: Study) -> Session | None:
+    """The first session of a queryset already filtered to `study`, with the study object attached."""
+    session = sessions.first()
+    if session is not None:
+        session.study = study
+    return session
+
+
 def session_find(study: Study, identity: Identity) -> Session | None:
-    return (Session.objects.filter(study=study, participant__external_id=identity.external_id)
-            .select_related("study", "participant").first())
+    return _in_study(Session.objects.filter(study=study, participant__external_id=identity.external_id), study)
 
 
 def session_by_id(study: Study, session_id) -> Session | None:
     if not isinstance(session_id, int):
         return None
-    return Session.objects.filter(study=study, pk=session_id).select_related("study", "participant").first()
+    return _in_study(Session.objects.filter(study=study, pk=session_id), study)
 
 
 def session_for_browser(slug: str, browser: dict[int, int]) -> Session | None:
-    """The session a browser holds for the study `slug` (its study and participant loaded), in one query.
+    """The session a browser holds for the study `slug` (its study loaded), in one query.
 
     `browser` maps each study the browser entered (id) to its session there (id).
     """
     if not browser:
         return None
-    session = (Session.objects.filter(study__slug=slug, pk__in=list(browser.values()))
-               .select_related("study", "participant").first())
+    session = Session.objects.filter(study__slug=slug, pk__in=list(browser.values())).select_related("study").first()
     if session is None or browser.get(session.study_id) != session.pk:
         return None
     return session
