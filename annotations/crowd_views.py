@@ -32,10 +32,7 @@ PHASE_TEMPLATES = {
     Phase.CONSENT: "consent", Phase.INSTRUCTIONS: "instructions", Phase.QUESTIONNAIRE: "questionnaire",
     Phase.COMPLETED: "complete", Phase.DECLINED: "declined", Phase.TERMINATED: "terminated",
 }
-NOT_OPEN = {
-    Study.Status.DRAFT: ("Not open yet", "This study has not opened yet. Please try again later."),
-    Study.Status.CLOSED: ("Study closed", "This study is closed and takes no more answers. Thank you for your interest."),
-}
+CLOSED = ("Study closed", "This study is closed and takes no more answers. Thank you for your interest.")
 
 
 COOKIE_PREFIX = "artalign_s"
@@ -66,6 +63,12 @@ def _is_fetch(request) -> bool:
 
 def _entry_url(study: Study) -> str:
     return reverse("annotations:session_entry", args=[study.slug])
+
+
+def _public_study(slug: str) -> Study:
+    """The study at `slug` for a participant. A draft answers 404 as an unknown slug does, so that
+    guessing links tells nothing about studies not yet opened (a draft never has sessions)."""
+    return get_object_or_404(Study.objects.exclude(status=Study.Status.DRAFT), slug=slug)
 
 
 def _message(request, study: Study, title: str, text: str, status: int):
@@ -133,7 +136,7 @@ def _phase_page(request, session, error: str = "", status: int = 200):
 
 @require_GET
 def session_entry(request, slug: str):
-    study = get_object_or_404(Study, slug=slug)
+    study = _public_study(slug)
     try:
         identity = identity_from_params(request.GET)
     except SessionError as exc:
@@ -143,7 +146,7 @@ def session_entry(request, slug: str):
     else:
         session = session_by_id(study, _browser_sessions(request).get(study.pk))
     if study.status != Study.Status.OPEN and not (session and session.phase == Phase.COMPLETED):
-        return _message(request, study, *NOT_OPEN[study.status], 403)
+        return _message(request, study, *CLOSED, 403)
     if session is None:
         if identity is None:
             return _message(request, study, "Who are you?", "This link does not say who you are. Please open the "
@@ -161,16 +164,16 @@ def session_entry(request, slug: str):
 def _posting_session(request, slug: str):
     session = session_for_browser(slug, _browser_sessions(request))
     if session is None:
-        get_object_or_404(Study, slug=slug)
+        _public_study(slug)
         raise SessionError("Your session could not be found (this browser may block cookies). "
                            "Please open the study link again.", 400)
     if session.study.status != Study.Status.OPEN:
-        raise SessionError(NOT_OPEN[session.study.status][1], 403)
+        raise SessionError(CLOSED[1], 403)
     return session
 
 
 def _refused(request, slug: str, exc: SessionError):
-    return _message(request, get_object_or_404(Study, slug=slug), "Not saved", exc.message, exc.status)
+    return _message(request, _public_study(slug), "Not saved", exc.message, exc.status)
 
 
 def posting_session(view):

@@ -77,16 +77,29 @@ def test_a_malformed_participant_id_is_refused(client, open_study):
     assert not Participant.objects.exists()
 
 
-@pytest.mark.parametrize("status, words", [("draft", "has not opened yet"), ("closed", "is closed")])
-def test_a_study_that_is_not_open_says_so_plainly_and_creates_nothing(client, open_study, status, words):
-    Study.objects.filter(pk=open_study.pk).update(status=status)
+def test_a_closed_study_says_so_plainly_and_creates_nothing(client, open_study):
+    Study.objects.filter(pk=open_study.pk).update(status="closed")
     response = client.get(url("session_entry", open_study), PROLIFIC)
-    assert response.status_code == 403 and words in response.content.decode()
+    assert response.status_code == 403 and "is closed" in response.content.decode()
     assert not Participant.objects.exists()
 
 
 def test_an_unknown_study_is_not_found(client, db):
     assert client.get("/s/no-such-study/", PROLIFIC).status_code == 404
+
+
+def test_a_draft_study_answers_as_an_unknown_one_so_guessed_links_reveal_nothing(client, study):
+    """A slug guessed before the study opens: same status and page as a slug that does not exist,
+    nothing of the study shown, nothing created; on the entry page and on a step's POST."""
+    study.title = "Unpublished pilot on Vermeer"
+    study.save()
+    assert study.status == "draft"
+    for path, method in ((url("session_entry", study), client.get), (url("session_consent", study), client.post)):
+        unknown = method(path.replace(study.slug, "no-such-study"), PROLIFIC)
+        draft = method(path, PROLIFIC)
+        assert (draft.status_code, draft.content) == (unknown.status_code, unknown.content) and draft.status_code == 404
+        assert "Vermeer" not in draft.content.decode()
+    assert not Participant.objects.exists()
 
 
 def test_declining_consent_ends_the_session_politely_without_assigning_anything(client, open_study):
