@@ -120,11 +120,21 @@ def test_a_request_body_over_the_limit_is_refused_before_it_is_read(client, db, 
     assert response.status_code == 413 and b"too large" in response.content
 
 
-def test_a_form_field_over_the_memory_limit_is_refused(client, study, settings):
+def test_a_form_field_over_the_memory_limit_is_refused_and_nothing_is_stored(client, study, settings):
+    from annotations.crowd import session_next_assignment
+    from annotations.models import Judgement
+    from tests.annotations.crowd_cast import answers_valid, form_data, session_judging_http, study_open
+
+    study_open(study, artworks=4, items_per_session=2, attention_check_rate=0)
+    session = session_judging_http(client, study)
+    assignment = session_next_assignment(session)
+    data = form_data(assignment, answers_valid(session, assignment))
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50_000
-    response = client.post(reverse("annotations:session_judge", args=[study.slug]),
-                           {"artwork": "1", "d-style": "x" * 100_000}, HTTP_X_REQUESTED_WITH="fetch")
-    assert response.status_code == 400
+    judge = reverse("annotations:session_judge", args=[study.slug])
+    response = client.post(judge, {**data, "note": "x" * 100_000}, HTTP_X_REQUESTED_WITH="fetch")
+    assert response.status_code == 400 and not Judgement.objects.exists()
+    assert client.post(judge, data, HTTP_X_REQUESTED_WITH="fetch").status_code == 200  # the same answers, normal size
+    assert Judgement.objects.filter(session=session).count() == study.dimensions.count()
 
 
 # The whole profile behind gunicorn --------------------------------------------------------------------
