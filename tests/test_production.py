@@ -10,7 +10,10 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from annotations.crowd import session_next_assignment
+from annotations.models import Judgement
 from config.celery import app
+from tests.annotations.crowd_cast import answers_valid, form_data, session_judging_http, study_open
 from tests.clipworker.test_worker import redis_url, use_broker
 from tests.clipworker.test_worker_faults import closed_port
 from tests.conftest import PROJECT_ROOT, require
@@ -121,10 +124,6 @@ def test_a_request_body_over_the_limit_is_refused_before_it_is_read(client, db, 
 
 
 def test_a_form_field_over_the_memory_limit_is_refused_and_nothing_is_stored(client, study, settings):
-    from annotations.crowd import session_next_assignment
-    from annotations.models import Judgement
-    from tests.annotations.crowd_cast import answers_valid, form_data, session_judging_http, study_open
-
     study_open(study, artworks=4, items_per_session=2, attention_check_rate=0)
     session = session_judging_http(client, study)
     assignment = session_next_assignment(session)
@@ -142,8 +141,6 @@ def test_a_form_field_over_the_memory_limit_is_refused_and_nothing_is_stored(cli
 def test_gunicorn_serves_the_production_profile_https_only_with_static_files_and_health(
         transactional_db, study, tmp_path, collected_static, settings):
     require(connection.vendor == "postgresql", "the server shares the test database: set DATABASE_URL to PostgreSQL")
-    from tests.annotations.crowd_cast import study_open
-
     study_open(study, artworks=2, items_per_session=2, attention_check_rate=0)
     with gunicorn_serving(tmp_path, collected_static, settings.MEDIA_ROOT, DATABASE_URL=server_database_url(),
                           SECURE_SSL_REDIRECT="true", SESSION_COOKIE_SECURE="true", CSRF_COOKIE_SECURE="true",
