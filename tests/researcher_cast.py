@@ -2,6 +2,7 @@
 simulated people's judgements (one too fast, one flagged), and a stand-in model's predictions."""
 import numpy as np
 from django.core.files.base import ContentFile
+from rest_framework.test import APIClient
 
 from annotations.imports import judgements_import
 from annotations.models import Artwork, Participant, Study, StudyMember
@@ -114,3 +115,18 @@ def aligned_study(study: Study, tmp_path, *, n: int = 12, seed: int = 5, predict
 
 def viewer_of(study: Study, user) -> StudyMember:
     return StudyMember.objects.create(study=study, user=user, role=StudyMember.Role.VIEWER)
+
+
+def api_clients(study: Study, **users) -> dict:
+    """An API client per role: each of `users` (name=user) logged in, `anonymous`, and `annotator`,
+    a crowd participant's browser that entered the study through its link (a session, never a login)."""
+    clients = {}
+    for name, user in users.items():
+        clients[name] = APIClient()
+        clients[name].force_authenticate(user)
+    clients["anonymous"] = APIClient()
+    annotator = APIClient()
+    page = annotator.get(f"/s/{study.slug}/?participant=crowd-1")
+    assert page.status_code == 200 and Participant.objects.filter(study=study, external_id="crowd-1").exists()
+    clients["annotator"] = annotator
+    return clients

@@ -6,14 +6,13 @@ import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
 
 from alignment.reports import ReportOptions, report_create
 from annotations.models import Artwork, Study
 from clipworker.models import ClipRun
 from clipworker.runs import STAND_IN_NAME
 from tests.factories import image_bytes
-from tests.researcher_cast import aligned_study, viewer_of
+from tests.researcher_cast import aligned_study, api_clients, viewer_of
 
 S = "/api/studies/perception"
 
@@ -28,15 +27,7 @@ def cast(study, owner, outsider, django_user_model, tmp_path, settings, clip_cac
     report_create(study, ReportOptions(n_boot=30, min_stratum_items=3))
     viewer = django_user_model.objects.create_user("viewer", password="viewer-pass-1")
     viewer_of(study, viewer)
-    clients = {}
-    for name, user in (("owner", owner), ("viewer", viewer), ("outsider", outsider)):
-        clients[name] = APIClient()
-        clients[name].force_authenticate(user)
-    clients["anonymous"] = APIClient()
-    annotator = APIClient()
-    assert annotator.get(f"/s/{study.slug}/?participant=crowd-1").status_code == 200  # a real crowd session
-    clients["annotator"] = annotator
-    return clients
+    return api_clients(study, owner=owner, viewer=viewer, outsider=outsider)
 
 
 def _run_id():

@@ -14,14 +14,13 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from alignment.reports import ReportOptions, report_create
-from annotations.models import Artwork, Judgement, Participant, Study, StudyMember
+from annotations.models import Artwork, Judgement, Study, StudyMember
 from annotations.studies import study_create, study_template_load
 from clipworker.models import ClipRun, Prediction
 from config import api_urls
-from tests.researcher_cast import aligned_study, viewer_of
+from tests.researcher_cast import aligned_study, api_clients, viewer_of
 
 METHODS = ("get", "post", "put", "patch", "delete")
 PUBLIC = {"token"}  # POST username and password: open to all, and gives nothing without them
@@ -59,16 +58,7 @@ def cast(study, owner, outsider, django_user_model, tmp_path, settings, clip_cac
     viewer = django_user_model.objects.create_user("viewer", password="viewer-pass-1")
     viewer_of(study, viewer)
     elsewhere = study_create(study_template_load("clip-art-perception"), "elsewhere", owner=outsider)
-    clients = {}
-    for name, user in (("owner", owner), ("viewer", viewer), ("outsider", outsider)):
-        clients[name] = APIClient()
-        clients[name].force_authenticate(user)
-    clients["anonymous"] = APIClient()
-    annotator = APIClient()
-    page = annotator.get(f"/s/{study.slug}/?participant=crowd-1")
-    assert page.status_code == 200 and Participant.objects.filter(external_id="crowd-1").exists()
-    clients["annotator"] = annotator
-    return clients, study, elsewhere
+    return api_clients(study, owner=owner, viewer=viewer, outsider=outsider), study, elsewhere
 
 
 @pytest.fixture
