@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import PROJECT_ROOT
 
 
@@ -24,21 +26,12 @@ def test_database_and_broker_urls_select_postgresql_and_a_real_queue(tmp_path):
     assert result.stdout.split() == ["django.db.backends.postgresql", "False"]
 
 
-def test_secret_key_is_required_when_debug_is_off(tmp_path):
-    result = settings_in_subprocess(VAR_DIR=str(tmp_path), DEBUG="false")
-    assert result.returncode != 0 and "SECRET_KEY must be set when DEBUG is off" in result.stderr
-
-
-def test_a_bad_boolean_fails_loudly_naming_the_variable(tmp_path):
-    result = settings_in_subprocess(VAR_DIR=str(tmp_path), DEBUG="maybe")
-    assert result.returncode != 0 and "DEBUG='maybe'" in result.stderr
-
-
-def test_a_bad_request_rate_fails_loudly_naming_the_variable(tmp_path):
-    result = settings_in_subprocess(VAR_DIR=str(tmp_path), THROTTLE_ANNOTATOR="fast")
-    assert result.returncode != 0 and "THROTTLE_ANNOTATOR='fast': expected a rate such as 120/min" in result.stderr
-
-
-def test_a_cache_url_that_is_not_redis_fails_loudly(tmp_path):
-    result = settings_in_subprocess(VAR_DIR=str(tmp_path), CACHE_URL="memcached://127.0.0.1:11211")
-    assert result.returncode != 0 and "CACHE_URL='memcached://127.0.0.1:11211': expected a Redis URL" in result.stderr
+@pytest.mark.parametrize("env, message", [
+    ({"DEBUG": "false"}, "SECRET_KEY must be set when DEBUG is off"),
+    ({"DEBUG": "maybe"}, "DEBUG='maybe'"),
+    ({"THROTTLE_ANNOTATOR": "fast"}, "THROTTLE_ANNOTATOR='fast': expected a rate such as 120/min"),
+    ({"CACHE_URL": "memcached://127.0.0.1:11211"}, "CACHE_URL='memcached://127.0.0.1:11211': expected a Redis URL"),
+])
+def test_a_bad_or_missing_setting_fails_loudly_naming_the_variable(tmp_path, env, message):
+    result = settings_in_subprocess(VAR_DIR=str(tmp_path), **env)
+    assert result.returncode != 0 and message in result.stderr
