@@ -35,6 +35,10 @@ class Study(models.Model):
     questionnaire = models.BooleanField(default=True, help_text="Ask the short background questionnaire")
     completion_url = models.URLField(blank=True)
     completion_code = models.CharField(max_length=64, blank=True)
+    screenout_code = models.CharField(max_length=64, blank=True,
+                                      help_text="Code for participants whose session ends on failed attention checks")
+    open_requested = models.BooleanField(default=False,
+                                         help_text="Opening was asked for: opens once every artwork's image is fetched")
     template = models.CharField(max_length=80, blank=True, help_text="Template the study was made from")
     extra = models.JSONField(default=dict, blank=True, help_text="Further study-file fields, kept as given")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -117,6 +121,11 @@ class Artwork(models.Model):
     external_id = models.CharField(max_length=255, help_text="The manifest's id, else its file name")
     image = models.ImageField(upload_to="artworks/%Y/%m/", blank=True, width_field="width", height_field="height")
     image_url = models.URLField(max_length=2000, blank=True, help_text="Where the image comes from, if remote")
+    fetch_error = models.CharField(max_length=300, blank=True, help_text="Why the last download of image_url failed")
+    display_image = models.FileField(upload_to="display/", blank=True, max_length=200,
+                                     help_text="What annotators see: re-encoded, resized, every metadata block dropped")
+    thumbnail = models.FileField(upload_to="thumbs/", blank=True, max_length=200,
+                                 help_text="Small derivative for the researcher pages, made like display_image")
     sha256 = models.CharField(max_length=64, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
@@ -218,6 +227,8 @@ class Session(models.Model):
     seed = models.BigIntegerField(help_text="Seeds this participant's artwork order")
     platform_study_id = models.CharField(max_length=255, blank=True)
     platform_session_id = models.CharField(max_length=255, blank=True)
+    resume_code = models.CharField(max_length=16, blank=True,
+                                   help_text="Shown to the participant: resumes the session from another browser")
     started_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -229,6 +240,8 @@ class Session(models.Model):
                                        "terminated"]),
                 name="session_phase_valid",
             ),
+            models.UniqueConstraint(fields=["study", "resume_code"], condition=~Q(resume_code=""),
+                                    name="session_resume_code_unique_in_study"),
         ]
 
     def __str__(self) -> str:
