@@ -33,6 +33,7 @@ STUDY_FIELDS = {
     "questionnaire": bool,
 }
 DIMENSION_FIELDS = {"key", "kind", "question", "labels", "level", "prompts", "scale"}
+PLACEHOLDER_COMPLETION_CODE = "CHANGE-ME"  # the template's: a study cannot open with it
 KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
 
 
