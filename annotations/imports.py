@@ -4,6 +4,7 @@ Each import validates every row first and writes nothing if any row is bad (all 
 reported at once, each naming row, field and reason), unless the caller asks to skip bad rows.
 The management commands, and later the REST API and dashboard, call these functions.
 """
+import http.client
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,7 +120,10 @@ def _read_image(prepared: _Prepared, row: dict, images, url_column: str, defer: 
         raise ImageProblem(f"the URL has {len(prepared.url)} characters; at most {limit}")
     if defer:
         return None
-    return fetch_url(prepared.url, timeout=settings.IMPORT_URL_TIMEOUT_S, max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
+    try:
+        return fetch_url(prepared.url, timeout=settings.IMPORT_URL_TIMEOUT_S, max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
+    except http.client.HTTPException:  # e.g. BadStatusLine: no OSError, so fetch_url lets it through
+        raise ImageProblem("cannot fetch the URL: the server's answer is not HTTP") from None
 
 
 def artworks_import(

@@ -5,6 +5,8 @@ A batch embeds the artworks that have no embedding yet for (model, revision), st
 scores every dimension of the study from the embeddings: one image forward per artwork and model,
 a matrix product per dimension. Rerunning a batch upserts, so nothing is created twice.
 """
+import http.client
+import logging
 from collections import Counter
 from collections.abc import Iterator
 
@@ -18,7 +20,7 @@ from annotations.images import ImageProblem
 from annotations.imports import artwork_ensure_image
 from annotations.models import Artwork, Dimension, Study
 
-from .model import LoadedClip, get_clip
+from .model import LoadedClip, ModelUnavailable, get_clip
 from .models import ArtworkFailure, ClipRun, Embedding, Prediction
 from .pipeline import embed_items
 from .probe import probe_cross_val
@@ -27,6 +29,11 @@ from .scoring import DimensionSpec, dimension_spec, prompts_hash, score_dimensio
 SPEC_EXTRA_FIELDS = ("label_prompts", "pair_prompts", "negative_prompts", "threshold")
 PREDICTION_KEY = ["artwork", "dimension", "model_name", "revision", "method"]
 ARTWORK_FIELDS = {field.name for field in Artwork._meta.concrete_fields}
+# What fetching or opening one artwork's image may raise: that artwork's failure, not the batch's.
+# http.client.HTTPException (e.g. BadStatusLine: a server that does not speak HTTP) is no OSError.
+IMAGE_ERRORS = (ImageProblem, OSError, ValueError, http.client.HTTPException)
+
+logger = logging.getLogger(__name__)
 
 
 class BrokerUnavailable(RuntimeError):
@@ -63,7 +70,11 @@ def cliprun_start(study: Study, model_name: str, *, batch_size: int | None = Non
             score_batch.delay(run.pk, ids[start:start + step])
     except Exception as exc:
         if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise  # in-process: the task's own error, not a broker problem
+            # In-process: the batch's own error, which has failed the run already (tasks.score_batch).
+            run.refresh_from_db()
+            if run.status == ClipRun.Status.FAILED:
+                return run
+            raise
         run.delete()
         raise BrokerUnavailable(f"cannot queue the CLIP run: the broker at {settings.CELERY_BROKER_URL}"
                                 f" did not accept it ({type(exc).__name__}: {exc})") from exc
@@ -86,10 +97,32 @@ def _image_sources(artworks: list[Artwork], failures: dict[int, str]) -> Iterato
             artwork_ensure_image(artwork)
             with artwork.image.open("rb") as handle:
                 data = handle.read()
-        except (ImageProblem, OSError) as exc:
-            failures[artwork.pk] = f"cannot read image: {exc}"
+        except IMAGE_ERRORS as exc:
+            failures[artwork.pk] = _image_failure(artwork, exc)
             continue
         yield artwork.pk, data
+
+
+def _image_failure(artwork: Artwork, exc: Exception) -> str:
+    """The reason a researcher reads: ours (ImageProblem) or a generic one; the details go to the log."""
+    if isinstance(exc, ImageProblem):
+        return f"cannot read image: {exc}"
+    logger.warning("artwork %s: cannot fetch or open its image: %s: %s", artwork.pk, type(exc).__name__, exc)
+    if isinstance(exc, http.client.HTTPException):
+        return "cannot fetch image: the server's answer is not HTTP"
+    return "cannot fetch or open image"
+
+
+def cliprun_fail(run_id: int, exc: BaseException) -> None:
+    """Mark a queued or running run failed with the reason, logging the traceback.
+
+    A batch that raised for a reason no single artwork explains (a bug, a model that cannot be
+    loaded, a time limit) would otherwise leave its run "running" for ever.
+    """
+    logger.error("CLIP run %s failed", run_id, exc_info=exc)
+    reason = str(exc) if isinstance(exc, ModelUnavailable) else f"a batch failed: {type(exc).__name__}: {exc}"
+    ClipRun.objects.filter(pk=run_id, status__in=[ClipRun.Status.QUEUED, ClipRun.Status.RUNNING]).update(
+        status=ClipRun.Status.FAILED, error=reason[:2000], finished_at=timezone.now())
 
 
 def cliprun_score_batch(run_id: int, artwork_ids: list[int]) -> None:

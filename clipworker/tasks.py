@@ -2,17 +2,23 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .model import ModelUnavailable
-from .models import ClipRun
-from .services import cliprun_score_batch
+from .services import cliprun_fail, cliprun_score_batch
+
+RETRIED = (OperationalError, InterfaceError)  # the database away for a moment: the batch is tried again
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError, InterfaceError),
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=RETRIED,
              retry_backoff=True, max_retries=5)
 def score_batch(self, run_id: int, artwork_ids: list[int]) -> None:
-    """Score one batch of a run. Idempotent: a redelivered batch upserts the same rows."""
+    """Score one batch of a run. Idempotent: a redelivered batch upserts the same rows.
+
+    Any other error fails the run (its reason stored, its traceback logged) before Celery sees it:
+    a run is never left "running" by a batch that raised.
+    """
     try:
         cliprun_score_batch(run_id, artwork_ids)
-    except ModelUnavailable as exc:
-        ClipRun.objects.filter(pk=run_id).update(status=ClipRun.Status.FAILED, error=str(exc))
+    except RETRIED:
+        raise
+    except Exception as exc:
+        cliprun_fail(run_id, exc)
         raise

@@ -1,6 +1,8 @@
 """gunicorn in the production profile (DEBUG off) on a loopback port, for tests that need a real
 server: the same launcher as the load benchmark (annotations.loadbench)."""
 import http.cookiejar
+import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +34,38 @@ def gunicorn_serving(tmp_path: Path, static_root: Path, media_root: Path, worker
         yield base
     finally:
         server_stop(process)
+
+
+@contextmanager
+def not_http_serving(answer: bytes = b"garbage\r\n"):
+    """Yields the base URL of a loopback server that answers every request with one line that is not
+    HTTP (urllib raises http.client.BadStatusLine, which is no OSError)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                try:
+                    conn.settimeout(5)
+                    conn.recv(65536)
+                    conn.sendall(answer)
+                except OSError:
+                    pass  # the client gave up first
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
 
 
 def _wait_listening(base: str, process, timeout: float = 60) -> None:

@@ -11,6 +11,7 @@ from annotations.imports import artwork_ensure_image, artworks_import
 from annotations.models import Artwork, ExpertLabel
 from annotations.tables import ImportFailed
 from tests.factories import bomb_bytes, image_bytes, write_csv, write_image
+from tests.servers import not_http_serving
 
 
 def run_import(study, *args):
@@ -166,6 +167,15 @@ def test_images_are_downloaded_from_urls_and_a_dead_url_is_a_row_error(study, tm
     dead = write_csv(tmp_path / "d.csv", [{"id": "x", "link": f"{image_server}/gone.png"}])
     with pytest.raises(CommandError, match="row 1, field 'link': cannot fetch .*HTTP 404"):
         run_import(study, "--manifest", str(dead), "--image-url-column", "link")
+
+
+def test_a_url_whose_server_does_not_speak_http_is_a_row_error_and_nothing_is_stored(study, tmp_path):
+    with not_http_serving() as base:
+        manifest = write_csv(tmp_path / "m.csv", [{"id": "x", "url": f"{base}/x.png"}])
+        with pytest.raises(CommandError, match="row 1, field 'url': cannot fetch the URL: the server's answer is"
+                                               " not HTTP"):
+            run_import(study, "--manifest", str(manifest))
+    assert not study.artworks.exists()
 
 
 def test_deferred_downloads_keep_the_url_and_fetch_when_first_needed(study, tmp_path, image_server):

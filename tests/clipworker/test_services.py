@@ -8,6 +8,7 @@ from clipworker.model import STAND_IN_NAME
 from clipworker.models import ClipRun, Embedding, Prediction
 from clipworker.services import cliprun_cancel, cliprun_start
 from tests.factories import write_csv, write_image
+from tests.servers import not_http_serving
 
 
 @pytest.fixture
@@ -53,6 +54,39 @@ def test_a_corrupt_image_is_recorded_as_failed_and_the_rest_are_scored(scored_st
     failure = run.failures.get()
     assert failure.artwork == broken and "cannot read image" in failure.reason
     assert not Prediction.objects.filter(artwork=broken).exists()
+
+
+def add_deferred_url(study, tmp_path, url: str) -> Artwork:
+    call_command("import_artworks", study.slug, "--manifest", str(write_csv(tmp_path / "u.csv", [
+        {"id": "not-http", "url": url}])), "--defer-download")
+    return study.artworks.get(external_id="not-http")
+
+
+def test_a_deferred_url_whose_server_does_not_speak_http_fails_that_artwork_and_the_rest_are_scored(
+        scored_study, tmp_path):
+    with not_http_serving() as base:
+        bad = add_deferred_url(scored_study, tmp_path, f"{base}/late.png")
+        run = cliprun_start(scored_study, STAND_IN_NAME)  # one batch holds all six
+    assert (run.status, run.done, run.failed, run.total) == ("done", 5, 1, 6)
+    failure = run.failures.get()
+    assert failure.artwork == bad and failure.reason.startswith("cannot fetch")
+    assert "garbage" not in failure.reason and base.split(":")[-1] not in failure.reason
+    assert Prediction.objects.exclude(artwork=bad).count() == 5 * 7 and not bad.predictions.exists()
+
+
+def break_a_prompt(study) -> None:
+    """A stored prompt naming a placeholder the scorer does not fill: scoring raises KeyError."""
+    study.dimensions.filter(key="style").update(prompts=["a {label} painting in the {nonsense} manner"])
+
+
+def test_a_batch_that_raises_unexpectedly_fails_the_run_with_the_reason_and_a_logged_traceback(
+        scored_study, caplog):
+    break_a_prompt(scored_study)
+    run = cliprun_start(scored_study, STAND_IN_NAME)
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.error == "a batch failed: KeyError: 'nonsense'"
+    assert not Prediction.objects.exists()
+    assert f"CLIP run {run.pk} failed" in caplog.text and "Traceback" in caplog.text
 
 
 def test_imported_embeddings_are_scored_without_an_image(study, settings, clip_cache, clip):

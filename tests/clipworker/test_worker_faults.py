@@ -23,7 +23,9 @@ from clipworker.services import BrokerUnavailable, cliprun_start
 from config.celery import app
 from tests.clipworker.test_worker import redis_url, use_broker, wait_for
 from tests.conftest import PROJECT_ROOT, require
+from tests.clipworker.test_services import add_deferred_url, break_a_prompt
 from tests.factories import write_csv, write_image
+from tests.servers import not_http_serving
 
 VISIBILITY_TIMEOUT_S = 3
 
@@ -174,6 +176,25 @@ def test_two_workers_split_a_run_and_give_the_same_predictions_as_one(study, wor
         assert together[key][0] == label, key
         assert together[key][1] == pytest.approx(probs, abs=1e-5), key
     assert_no_two_predictions_per_artwork_dimension_model()
+
+
+def test_a_real_worker_fails_only_the_artwork_whose_server_does_not_speak_http_and_fails_a_run_that_raises(
+        study, workers, tmp_path, settings):
+    add_artworks(study, tmp_path, 3)
+    workers.start("fetcher", CELERY_VISIBILITY_TIMEOUT="1800")  # no worker is lost here: the default
+    workers.wait_ready("fetcher")
+    with not_http_serving() as base:
+        bad = add_deferred_url(study, tmp_path, f"{base}/late.png")
+        run = wait_for(cliprun_start(study, STAND_IN_NAME), workers.processes["fetcher"])
+    assert (run.status, run.done, run.failed) == ("done", 3, 1), workers.log("fetcher")[-3000:]
+    assert run.failures.get().artwork == bad and run.failures.get().reason.startswith("cannot fetch")
+    assert Prediction.objects.exclude(artwork=bad).count() == 3 * study.dimensions.count()
+
+    break_a_prompt(study)
+    Prediction.objects.all().delete()  # the embeddings stay: the next run only scores
+    run = wait_for(cliprun_start(study, STAND_IN_NAME), workers.processes["fetcher"])
+    assert run.status == "failed" and run.error == "a batch failed: KeyError: 'nonsense'"
+    assert f"CLIP run {run.pk} failed" in workers.log("fetcher") and "Traceback" in workers.log("fetcher")
 
 
 def closed_port() -> int:
