@@ -98,6 +98,8 @@ def assignments_allocate(session: Session) -> int:
             gold = _gold_checks(session, planned, rng)
             candidates = _candidates(session, now).exclude(id__in=[c["artwork_id"] for c in gold])
             wanted = min(study.items_per_session, candidates.count())
+            if wanted == 0:
+                return 0  # checks alone are no work: the session gets nothing until an artwork is free
             rows = list(candidates.select_for_update(skip_locked=True, no_key=True)[:wanted])
             if len(rows) == wanted and _still_lowest(candidates, rows, now):
                 # Instructed checks go on the most-judged spare artworks, which need judges least.

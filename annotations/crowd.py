@@ -8,8 +8,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -21,6 +22,8 @@ Phase = Session.Phase
 EXTERNAL_ID_RE = re.compile(r"^[^\s<>\"'&\x00]{1,255}$")  # NUL: PostgreSQL refuses it in text
 MAX_CLIENT_MS = 24 * 3600 * 1000
 RENEW_AFTER = timedelta(minutes=1)  # holds are renewed on a serve at most this often
+RESUME_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: copied by hand without doubt
+RESUME_CODE_LENGTH = 8  # 32^8, about 10^12 codes, against the address's rate of refused attempts
 
 
 class SessionError(Exception):
@@ -87,19 +90,83 @@ def session_for_browser(slug: str, browser: dict[int, int]) -> Session | None:
 
 
 def session_enter(study: Study, identity: Identity) -> Session:
-    """The participant's one session in this study, created on the first visit, resumed after.
+    """The participant's one session in this study, created on the first visit with its resume code.
 
-    The unique constraints (participant per study, session per participant) settle two first
-    visits at once: get_or_create falls back to reading the row the other one made.
+    Only for a participant without a session, or one `session_resume` let through. The unique
+    constraints (participant per study, session per participant) settle two first visits at once:
+    get_or_create falls back to reading the row the other one made; a resume code that happens to
+    be taken in the study (about one in 10^12 per session) is drawn again.
     """
-    with transaction.atomic():
-        participant, _ = Participant.objects.get_or_create(
-            study=study, external_id=identity.external_id, defaults={"source": identity.source})
-        session, _ = Session.objects.get_or_create(
-            participant=participant,
-            defaults={"study": study, "seed": secrets.randbits(62), "platform_study_id": identity.platform_study_id,
-                      "platform_session_id": identity.platform_session_id})
-    return session
+    attempts = 3
+    while True:
+        try:
+            with transaction.atomic():
+                participant, _ = Participant.objects.get_or_create(
+                    study=study, external_id=identity.external_id, defaults={"source": identity.source})
+                session, _ = Session.objects.get_or_create(
+                    participant=participant,
+                    defaults={"study": study, "seed": secrets.randbits(62), "resume_code": resume_code_new(),
+                              "platform_study_id": identity.platform_study_id,
+                              "platform_session_id": identity.platform_session_id})
+            return session
+        except IntegrityError:
+            attempts -= 1
+            if not attempts:
+                raise
+
+
+def resume_code_new() -> str:
+    return "".join(secrets.choice(RESUME_ALPHABET) for _ in range(RESUME_CODE_LENGTH))
+
+
+def resume_code_clean(raw: str) -> str:
+    """A code as typed (any case, spaces or dashes between groups) in its stored form."""
+    return re.sub(r"[\s-]+", "", raw or "").upper()[:64]
+
+
+class SessionRefused(SessionError):
+    """The request names a session it cannot prove is its own; `wrong_code` when it gave a code."""
+
+    def __init__(self, message: str, wrong_code: bool = False):
+        super().__init__(message, 403)
+        self.wrong_code = wrong_code
+
+
+NOT_YOURS = ("This participant id already has a session in this study, started in another browser. To go on "
+             "with it here, enter the resume code shown on that session's pages.")
+WRONG_CODE = "That resume code does not belong to a session of this study. Please check it and try again."
+
+
+def session_resume(study: Study, identity: Identity | None, browser_session_id: int | None,
+                   resume_code: str = "") -> Session | None:
+    """The session this request may continue; None when the link's participant has none yet.
+
+    A participant id is not a secret (it travels in links, screenshots, shared machines), so it
+    never opens a session by itself. What does: the browser that started the session (its signed
+    cookie, `browser_session_id`); the session's resume code; or, for a Prolific session, the
+    STUDY_ID and SESSION_ID it was started with (Prolific gives each submission its own
+    SESSION_ID, known only to that participant). Anything else raises SessionRefused and changes
+    nothing of the session.
+    """
+    if resume_code:
+        code = resume_code_clean(resume_code)
+        session = _in_study(Session.objects.filter(study=study, resume_code=code), study) if code else None
+        if session is None or (identity and session_find(study, identity) != session):
+            raise SessionRefused(WRONG_CODE, wrong_code=True)
+        return session
+    if identity is None:
+        return session_by_id(study, browser_session_id)
+    session = session_find(study, identity)
+    if session is None or session.pk == browser_session_id or _platform_ids_match(session, identity):
+        return session
+    raise SessionRefused(NOT_YOURS)
+
+
+def _platform_ids_match(session: Session, identity: Identity) -> bool:
+    """A Prolific link for the very submission that started the session (never a `participant=` link)."""
+    return (identity.source == Participant.Source.PROLIFIC and bool(session.platform_study_id)
+            and bool(session.platform_session_id) and session.platform_study_id == identity.platform_study_id
+            and session.platform_session_id == identity.platform_session_id)
 
 
 def _phase_move(session: Session, leaving: str, entering: str, **fields) -> bool:
@@ -160,9 +227,11 @@ def _with_check(assignment: Assignment) -> Assignment:
 
 
 def session_next_item(session: Session) -> Item | None:
-    """The item to show now (the first one still held), its holds renewed; None once judging is over.
+    """The item to show now (the first one still held), its holds renewed; None once judging is over
+    or when there is nothing to judge (then `session.phase` is still judging).
 
-    The first call allocates the session's artworks; the last item done completes the session.
+    The first call allocates the session's artworks (again on each call while it got none); the
+    last item done completes the session.
     """
     if session.phase != Phase.JUDGING:
         return None
@@ -181,7 +250,10 @@ def _next_item(session: Session, rows: list[Assignment]) -> Item | None:
     held = [a for a in rows if a.status == Assignment.Status.HELD]
     now = timezone.now()
     if not held:
-        _phase_move(session, Phase.JUDGING, Phase.COMPLETED, completed_at=now)
+        # Completion is earned by work: a session given nothing (no artwork free or ready yet) stays
+        # at judging, so that it is allocated items on a later visit and never gets the code for free.
+        if any(a.status == Assignment.Status.DONE for a in rows):
+            _phase_move(session, Phase.JUDGING, Phase.COMPLETED, completed_at=now)
         return None
     current = held[0]
     if min(a.held_until for a in held) < now + HOLD - RENEW_AFTER:
@@ -220,9 +292,28 @@ def session_image_artwork(session: Session | None, assignment_id: int):
     return assignment.artwork if assignment else None
 
 
+def session_exit_code(session: Session) -> str:
+    """The code the participant takes back to the platform: the completion code once completed,
+    the screen-out code (if the study has one) once ended by failed attention checks, else none."""
+    if session.phase == Phase.COMPLETED:
+        return session.study.completion_code
+    if session.phase == Phase.TERMINATED:
+        return session.study.screenout_code
+    return ""
+
+
 def session_completion_url(session: Session) -> str:
-    """The crowd platform's completion URL, with {code} filled in when the study's URL has it."""
-    return session.study.completion_url.replace("{code}", session.study.completion_code)
+    """The crowd platform's URL to return to with `session_exit_code`, {code} filled in URL-encoded.
+
+    Empty when there is no code to fill in, and for an ended session unless the URL takes its
+    screen-out code (a URL without {code} would report it to the platform as completed).
+    """
+    code, url = session_exit_code(session), session.study.completion_url
+    if session.phase == Phase.COMPLETED and (code or "{code}" not in url):
+        return url.replace("{code}", quote(code, safe=""))
+    if session.phase == Phase.TERMINATED and code and "{code}" in url:
+        return url.replace("{code}", quote(code, safe=""))
+    return ""
 
 
 def client_ms_parse(raw) -> int | None:

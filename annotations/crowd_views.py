@@ -20,10 +20,10 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from .assignment import AssignmentBusy
-from .crowd import (Phase, SessionError, client_ms_parse, identity_from_params, judgement_record, session_by_id,
-                    session_completion_url, session_consent, session_enter, session_find, session_for_browser,
+from .crowd import (Phase, SessionError, SessionRefused, client_ms_parse, identity_from_params, judgement_record,
+                    session_completion_url, session_consent, session_enter, session_exit_code, session_for_browser,
                     session_image_artwork, session_instructions_done, session_judge, session_next_item,
-                    session_questionnaire_save)
+                    session_questionnaire_save, session_resume)
 from .models import Study
 from .questions import BACKGROUND, NOT_SAYING, item_questions, study_dimensions
 from .throttles import throttle_wait
@@ -33,6 +33,10 @@ PHASE_TEMPLATES = {
     Phase.COMPLETED: "complete", Phase.DECLINED: "declined", Phase.TERMINATED: "terminated",
 }
 CLOSED = ("Study closed", "This study is closed and takes no more answers. Thank you for your interest.")
+NOTHING_TO_JUDGE = ("Nothing to judge right now", "There is no artwork for you to judge at the moment: the study's "
+                    "artworks are all taken by other participants or not ready yet. Please come back later through "
+                    "the same link, or return the study on your crowd platform. You get a completion code only "
+                    "after judging artworks, so nothing is lost by coming back.")
 
 
 COOKIE_PREFIX = "artalign_s"
@@ -71,11 +75,20 @@ def _public_study(slug: str) -> Study:
     return get_object_or_404(Study.objects.exclude(status=Study.Status.DRAFT), slug=slug)
 
 
-def _message(request, study: Study, title: str, text: str, status: int):
+def _message(request, study: Study, title: str, text: str, status: int, session=None):
+    """A page saying `text` (plain text to the page's script); with `session`, its resume code shows."""
     if _is_fetch(request):
         return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
-    return render(request, "annotations/session/message.html", {"study": study, "title": title, "text": text},
-                  status=status)
+    context = {"study": study, "title": title, "text": text, "session": session,
+               "resume_url": _resume_url(request, session)}
+    return render(request, "annotations/session/message.html", context, status=status)
+
+
+def _resume_url(request, session) -> str:
+    """The link that continues `session` in any browser, shown with its resume code on every page."""
+    if session is None or not session.resume_code:
+        return ""
+    return request.build_absolute_uri(f"{_entry_url(session.study)}?resume={session.resume_code}")
 
 
 def _slow_down(request, study: Study, wait: int):
@@ -127,10 +140,14 @@ def _phase_page(request, session, error: str = "", status: int = 200):
             return _message(request, session.study, "One moment", "Many people are starting right now. "
                             "Please reload this page in a few seconds.", 503)
         if item is not None:
-            return render(request, "annotations/session/judging.html", _item_context(session, item, error),
+            return render(request, "annotations/session/judging.html",
+                          _item_context(session, item, error) | {"resume_url": _resume_url(request, session)},
                           status=status)
+        if session.phase == Phase.JUDGING:
+            return _message(request, session.study, *NOTHING_TO_JUDGE, 200, session)
     context = {"study": session.study, "session": session, "error": error, "background": BACKGROUND,
-               "not_saying": NOT_SAYING, "completion_url": session_completion_url(session)}
+               "not_saying": NOT_SAYING, "resume_url": _resume_url(request, session),
+               "exit_code": session_exit_code(session), "completion_url": session_completion_url(session)}
     return render(request, f"annotations/session/{PHASE_TEMPLATES[session.phase]}.html", context, status=status)
 
 
@@ -141,10 +158,13 @@ def session_entry(request, slug: str):
         identity = identity_from_params(request.GET)
     except SessionError as exc:
         return _message(request, study, "Link problem", exc.message, exc.status)
-    if identity:
-        session = session_find(study, identity)
-    else:
-        session = session_by_id(study, _browser_sessions(request).get(study.pk))
+    code = request.GET.get("resume", "")
+    if code and (wait := throttle_wait("new_session", request)):  # by address, before the code is even looked at
+        return _slow_down(request, study, wait)
+    try:
+        session = session_resume(study, identity, _browser_sessions(request).get(study.pk), code)
+    except SessionRefused as exc:
+        return _resume_refused(request, study, exc, counted=bool(code))
     if study.status != Study.Status.OPEN and not (session and session.phase == Phase.COMPLETED):
         return _message(request, study, *CLOSED, 403)
     if session is None:
@@ -159,6 +179,20 @@ def session_entry(request, slug: str):
     response = _phase_page(request, session)
     _remember_session(response, study, session)
     return response
+
+
+def _resume_refused(request, study: Study, exc: SessionRefused, counted: bool):
+    """Why the session cannot be continued here, and a form for its resume code. The attempt counts
+    against the address's rate (never the session's: the real participant must not be slowed down);
+    nothing of the session is shown or changed."""
+    if study.status != Study.Status.OPEN:
+        return _message(request, study, *CLOSED, 403)
+    if not counted and (wait := throttle_wait("new_session", request)):
+        return _slow_down(request, study, wait)
+    title = "Resume code not recognised" if exc.wrong_code else "This session was started in another browser"
+    return render(request, "annotations/session/resume.html", {
+        "study": study, "title": title, "text": exc.message, "wrong_code": exc.wrong_code,
+        "entry_url": _entry_url(study)}, status=exc.status)
 
 
 def _posting_session(request, slug: str):

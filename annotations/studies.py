@@ -28,6 +28,7 @@ STUDY_FIELDS = {
     "attention_check_rate": float,
     "completion_url": str,
     "completion_code": str,
+    "screenout_code": str,  # shown, in place of the completion code, to sessions ended by failed checks
     "attention_fail_limit": int,
     "attention_fail_action": str,
     "questionnaire": bool,

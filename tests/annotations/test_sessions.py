@@ -41,7 +41,8 @@ def test_a_prolific_link_starts_a_session_at_consent_and_keeps_the_platform_ids(
     assert (session.platform_study_id, session.platform_session_id) == ("study-77", "sess-1")
 
 
-def test_a_returning_participant_resumes_the_same_session_on_another_device(client, open_study):
+def test_a_returning_prolific_participant_resumes_on_another_device_with_the_same_study_and_session_ids(
+        client, open_study):
     walk_to_judging(client, open_study)
     first_item = session_next_assignment(Session.objects.get())
     other_device = Client()
@@ -165,7 +166,7 @@ def test_judging_every_artwork_shows_the_completion_code_and_sends_the_person_ba
         session.refresh_from_db()
     page = client.get(url("session_entry", open_study)).content.decode()
     assert 'id="completion-code">C0DE42<' in page
-    assert 'content="5;url=https://app.prolific.com/submissions/complete?cc=C0DE42"' in page
+    assert 'href="https://app.prolific.com/submissions/complete?cc=C0DE42"' in page
     session.refresh_from_db()
     assert session.phase == Session.Phase.COMPLETED and session.completed_at is not None
     assert Judgement.objects.filter(session=session).count() == 3 * open_study.dimensions.count()
@@ -174,7 +175,7 @@ def test_judging_every_artwork_shows_the_completion_code_and_sends_the_person_ba
 def test_a_completed_participant_sees_the_completion_page_even_after_the_study_closes(client, open_study):
     session_finish(session_judging(open_study, PROLIFIC["PROLIFIC_PID"]))
     Study.objects.filter(pk=open_study.pk).update(status="closed")
-    response = client.get(url("session_entry", open_study), PROLIFIC)
+    response = client.get(url("session_entry", open_study), {**PROLIFIC, "STUDY_ID": "STUDY", "SESSION_ID": "SESSION"})
     assert response.status_code == 200 and 'id="completion-code">C0DE42<' in response.content.decode()
 
 
