@@ -15,6 +15,7 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
+demo: export DEBUG ?= true
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --host http://$(HOST):$(PORT)

@@ -3,7 +3,7 @@ neither), and study-scoped ones apply the researcher pages' access rules."""
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -31,12 +31,17 @@ class TokenCreate(ObtainAuthToken):
 
     permission_classes = []
 
+    def get_serializer_context(self):
+        # Django's request, not DRF's wrapper: django-axes flags a lockout on it, and its middleware
+        # then answers 429 with Retry-After (config.middleware.login_locked_out).
+        return {**super().get_serializer_context(), "request": self.request._request}
+
 
 urlpatterns = [
     path("", Root.as_view(), name="root"),
     path("auth/token/", TokenCreate.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),  # its script a file (CSP)
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("studies/", annotations_api.StudyList.as_view(), name="study-list"),
     path(STUDY, annotations_api.StudyDetail.as_view(), name="study-detail"),

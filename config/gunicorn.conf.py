@@ -17,3 +17,10 @@ max_requests_jitter = 500
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket (`gunicornc`: worker counts, reload, shutdown) defaults to one path per
+# user ($XDG_RUNTIME_DIR/gunicorn.ctl), shared by every instance on the host: off unless
+# GUNICORN_CONTROL_SOCKET names this instance's own path (owner-only, mode 0600).
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+if control_socket:
+    control_socket_mode = 0o600

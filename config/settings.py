@@ -5,6 +5,7 @@ project runs embedded: SQLite in the project folder, Celery tasks run in-process
 """
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,7 +57,7 @@ def env_rate(name: str, default: str) -> str | None:
     return raw
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)  # on only where set: `make demo` and the tests set DEBUG=true
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
@@ -77,6 +78,14 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):  # behind a proxy that terminates TLS and sets X-Forwarded-Proto
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy of every page: scripts only from the site's own files (no inline script,
+# no handler attribute). Styles allow 'unsafe-inline' because the templates still use a <style> block
+# and style attributes (progress bars' widths) and Redoc injects its styles; README, "Security".
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 # Request bodies: a whole request over REQUEST_MAX_BYTES is refused (413) before it is read; form
 # fields (not files) over DATA_UPLOAD_MAX_MEMORY_SIZE are refused by Django (400). Uploaded files
@@ -101,16 +110,19 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the site itself, no CDN
+    "axes",  # login throttling (failed attempts are rows in its table, shared by every web process)
     "annotations",
     "clipworker",
     "alignment",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.request_id",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.request_size_limit",
     # Production serves static files from the app (collectstatic first); DEBUG's runserver serves its own.
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
+    "config.middleware.security_headers",  # after WhiteNoise: static files keep their own caching
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -118,6 +130,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into config.middleware.login_locked_out
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -149,6 +162,18 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Login throttling (django-axes) on the site login, the admin login and the API's token endpoint:
+# after LOGIN_FAILURE_LIMIT failures from one address, or for one username, logins from it or to it
+# are refused (429, Retry-After) without checking the password, until LOGIN_COOLOFF_S seconds pass
+# without another try. Failures are rows in the database, so every web process counts the same.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_COOLOFF_S", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each on its own: per address, and per username
+AXES_CLIENT_IP_CALLABLE = "config.middleware.client_address"  # honours NUM_PROXIES like the API's throttles
+AXES_LOCKOUT_CALLABLE = "config.middleware.login_locked_out"
+AXES_VERBOSE = False  # one warning per failure is logged by axes' handler anyway
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -213,6 +238,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECT_TIMEOUT", 4)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
+# Every task has a soft time limit (SoftTimeLimitExceeded is raised in it, so it can record why)
+# and a hard one (its process is killed); a task may set its own on its decorator. The hard limit
+# stays under the visibility timeout, or a batch still running would be handed out a second time.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1500)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1620)
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_SOFT_TIME_LIMIT={CELERY_TASK_SOFT_TIME_LIMIT}, CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT}: "
+        f"expected 0 < soft < hard < CELERY_VISIBILITY_TIMEOUT={CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']}")
+
 # CLIP: a hub id or a local folder. "artalign/tiny-clip" is the offline stand-in the project builds.
 CLIP_MODEL = env_str("CLIP_MODEL", "openai/clip-vit-large-patch14-336")
 CLIP_DEVICE = env_str("CLIP_DEVICE", "auto")
@@ -251,6 +286,34 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# Mail: password reset needs it, so its pages exist only when EMAIL_HOST is set (SMTP).
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "artalign@localhost")
+PASSWORD_RESET = bool(EMAIL_HOST)
+
+# Logging: everything to stderr, in every profile (the process manager or container keeps it), each
+# line with the request's id (the X-Request-ID header) or the Celery task's id. Errors carry their
+# traceback: django.request logs every 500, Celery every task failure.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.middleware.RequestIdFilter"}},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                            "filters": ["request_id"], "formatter": "line"}},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    # Django's own console handler (DEBUG only) and mail_admins are replaced by the root's stderr.
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING above, with the task id
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "annotations:study_list"

@@ -1,14 +1,19 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
 from annotations.media import media_file
 from config.health import health
 
+# Login, logout and password change; password reset only where mail can be sent (EMAIL_HOST), else
+# its pages would promise an email that never comes.
+ACCOUNT_URLS = [p for p in auth_urls.urlpatterns if settings.PASSWORD_RESET or not p.name.startswith("password_reset")]
+
 urlpatterns = [
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(ACCOUNT_URLS)),
     path("api/", include("config.api_urls")),
     path("", include("clipworker.urls")),
     path("", include("alignment.urls")),
