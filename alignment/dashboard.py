@@ -126,6 +126,13 @@ def _scatter_svgs(items: list[dict], caption: str) -> list[dict]:
                                                  caption=caption.format(n=len(s["points"]))))} for s in items]
 
 
+def _thumbnail_url(artwork) -> str:
+    """The card's image: the thumbnail, else (artworks stored before derivatives) the original."""
+    if artwork is None or not artwork.image:
+        return ""
+    return (artwork.thumbnail or artwork.image).url
+
+
 def _top_items(study: Study, tops: dict[str, list[dict]], dim: dict) -> list[dict]:
     ids = {item["artwork"] for top in tops.values() for item in top}
     images = {a.external_id: a for a in study.artworks.filter(external_id__in=ids)}
@@ -139,7 +146,7 @@ def _top_items(study: Study, tops: dict[str, list[dict]], dim: dict) -> list[dic
             items.append({"artwork": item["artwork"], "value": float(item["value"]), "n_votes": item["n_votes"],
                           "model_label": model_label, "model_p": float(item["model"][model_label]),
                           "human_label": human_label, "human_share": float(item["humans"][human_label]),
-                          "image": artwork.image.url if artwork is not None and artwork.image else "",
+                          "image": _thumbnail_url(artwork),
                           "title": artwork.title if artwork is not None else ""})
         out.append({"model": key, "stand_in": bool((dim["models"].get(key) or {}).get("is_stand_in")),
                     "items": items})

@@ -45,7 +45,7 @@ class ArtworkAdmin(admin.ModelAdmin):
     def thumbnail(self, artwork):
         if not artwork.image:
             return "-"
-        return format_html('<img src="{}" style="height:48px">', artwork.image.url)
+        return format_html('<img src="{}" style="height:48px">', (artwork.thumbnail or artwork.image).url)
 
 
 @admin.register(ExpertLabel)

@@ -4,6 +4,7 @@ A session moves consent -> instructions -> [questionnaire] -> judging -> complet
 declined (no consent) or terminated (too many failed attention checks, when the study says so).
 Each move is an update guarded by the phase it leaves, so a repeated or late request moves nothing.
 """
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -15,9 +16,12 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from .assignment import HOLD, assignments_allocate
+from .derivatives import artwork_derivatives_make
+from .images import ImageProblem
 from .models import Assignment, AttentionCheck, Judgement, Participant, Session, Study
 from .questions import BACKGROUND, NOT_SAYING, answers_parse, item_questions, study_dimensions
 
+logger = logging.getLogger("artalign.images")
 Phase = Session.Phase
 EXTERNAL_ID_RE = re.compile(r"^[^\s<>\"'&\x00]{1,255}$")  # NUL: PostgreSQL refuses it in text
 MAX_CLIENT_MS = 24 * 3600 * 1000
@@ -284,12 +288,23 @@ def session_progress(session: Session) -> dict:
 
 
 def session_image_artwork(session: Session | None, assignment_id: int):
-    """The artwork behind one of this session's assignments, if it has an image; else None."""
+    """The artwork behind one of this session's assignments, with its display derivative (made now,
+    once, for an artwork stored before derivatives existed); None if there is none or it cannot be
+    made: the original file itself is never what an annotator receives."""
     if session is None:
         return None
     assignment = (Assignment.objects.filter(session=session, pk=assignment_id).exclude(artwork__image="")
                   .select_related("artwork").first())
-    return assignment.artwork if assignment else None
+    if assignment is None:
+        return None
+    artwork = assignment.artwork
+    if not artwork.display_image:
+        try:
+            artwork_derivatives_make(artwork)
+        except ImageProblem:
+            logger.exception("no display image for artwork %s", artwork.pk)
+            return None
+    return artwork
 
 
 def session_exit_code(session: Session) -> str:

@@ -12,11 +12,12 @@ import math
 from functools import wraps
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import parse_etags, quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
 from .assignment import AssignmentBusy
@@ -24,6 +25,7 @@ from .crowd import (Phase, SessionError, SessionRefused, client_ms_parse, identi
                     session_completion_url, session_consent, session_enter, session_exit_code, session_for_browser,
                     session_image_artwork, session_instructions_done, session_judge, session_next_item,
                     session_questionnaire_save, session_resume)
+from .derivatives import CONTENT_TYPE as DERIVATIVE_TYPE, derivative_hash
 from .models import Study
 from .questions import BACKGROUND, NOT_SAYING, item_questions, study_dimensions
 from .throttles import throttle_wait
@@ -271,15 +273,21 @@ def session_judge_view(request, slug: str, session):
 
 @require_GET
 def session_image(request, slug: str, assignment_id: int):
-    """An assigned artwork's image, served under the assignment's id so that no file name,
-    title or source reaches the annotator, and only to the session it is assigned to."""
+    """An assigned artwork's display derivative (never the uploaded file), served under the
+    assignment's id so that no file name, title or source reaches the annotator, and only to the
+    session it is assigned to. The ETag is the derivative's hash: a revisit costs a 304."""
     session = session_for_browser(slug, _browser_sessions(request))
     artwork = session_image_artwork(session, assignment_id)
     if artwork is None:
         raise Http404("No such image")
     if wait := throttle_wait("annotator", request, session.pk):
         return _slow_down(request, session.study, wait)
-    response = FileResponse(artwork.image.open("rb"))
-    response["Cache-Control"] = "private, max-age=3600"
-    response.headers.pop("Content-Disposition", None)
+    etag = quote_etag(derivative_hash(artwork.display_image.name))
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+        response = HttpResponseNotModified()
+    else:
+        response = FileResponse(artwork.display_image.open("rb"), content_type=DERIVATIVE_TYPE)
+        response.headers.pop("Content-Disposition", None)  # FileResponse would name the stored file
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=86400"
     return response

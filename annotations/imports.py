@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone as dj_timezone
 from django.utils.dateparse import parse_datetime
 
+from .derivatives import artwork_derivatives_attach
 from .images import ImageInfo, ImageProblem, fetch_url, inspect_image, open_images
 from .models import Artwork, Dimension, ExpertLabel, Judgement, Participant, Study
 from .tables import ImportFailed, RowError, apply_overrides, read_table
@@ -201,6 +202,10 @@ def _store_artworks(study: Study, ready: list[_Prepared]) -> None:
             if item.info:
                 _attach_image(artwork, item.data, item.info)
                 written.append(artwork.image.name)
+                try:
+                    written += artwork_derivatives_attach(artwork, item.data)
+                except ImageProblem as exc:
+                    raise ImportFailed([RowError(item.row, "file", str(exc))]) from None
             artworks.append(artwork)
         with transaction.atomic():
             Artwork.objects.bulk_create(artworks)
@@ -231,7 +236,8 @@ def artwork_ensure_image(artwork: Artwork) -> Artwork:
                      max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
     info = inspect_image(data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS)
     _attach_image(artwork, data, info)
-    artwork.save(update_fields=["image", "sha256", "file_size", "width", "height"])
+    artwork_derivatives_attach(artwork, data)
+    artwork.save(update_fields=["image", "sha256", "file_size", "width", "height", "display_image", "thumbnail"])
     return artwork
 
 

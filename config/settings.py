@@ -47,6 +47,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def env_edge(name: str, default: int) -> int:
+    """An image's longest edge in pixels, within what a WebP image can hold."""
+    value = env_int(name, default)
+    if not 16 <= value <= 16383:
+        raise ImproperlyConfigured(f"{name}={value}: expected 16 to 16383 pixels")
+    return value
+
+
 def env_rate(name: str, default: str) -> str | None:
     """A request rate as Django REST framework writes it ("120/min"; s, min, hour or day); "off": none."""
     raw = env_str(name, default).strip()
@@ -203,6 +211,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 IMPORT_MAX_IMAGE_BYTES = env_int("IMPORT_MAX_IMAGE_BYTES", 50 * 1024 * 1024)
 IMPORT_MAX_IMAGE_PIXELS = env_int("IMPORT_MAX_IMAGE_PIXELS", 40_000_000)
 IMPORT_URL_TIMEOUT_S = env_int("IMPORT_URL_TIMEOUT_S", 20)
+# What annotators and researcher pages see: re-encoded derivatives (annotations/derivatives.py),
+# their longest edge at most this many pixels (WebP holds up to 16383).
+DISPLAY_IMAGE_MAX_EDGE = env_edge("DISPLAY_IMAGE_MAX_EDGE", 2048)
+THUMBNAIL_MAX_EDGE = env_edge("THUMBNAIL_MAX_EDGE", 400)
 
 # The cache holds the annotator site's request counts (throttling). With more than one web process
 # they must share it: CACHE_URL=redis://host:6379/1. Without it each process counts on its own.
