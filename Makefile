@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install serve-prod
+.PHONY: demo test install js serve-prod
 
 install: $(VENV)/.installed
 
@@ -21,8 +21,17 @@ demo: install
 	$(PY) manage.py seed_demo --host http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install
+test: install js
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# axe-core (package.json) for the browser tests' accessibility audits. Without npm, or offline, the
+# audits are skipped with the reason (under CI they fail: .ci/run installs npm first).
+js: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error || echo "npm ci failed: the accessibility audits will be skipped"; \
+	else echo "npm not found: the accessibility audits will be skipped"; fi
 
 # The production profile on one machine (README, "Deployment"): the environment says where the
 # database and broker are (DATABASE_URL, CELERY_BROKER_URL, DEBUG=false, SECRET_KEY, ALLOWED_HOSTS).

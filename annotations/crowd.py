@@ -270,7 +270,9 @@ def _next_item(session: Session, rows: list[Assignment]) -> Item | None:
         current.served_at = now
     done = sum(a.status == Assignment.Status.DONE for a in rows)
     total = done + len(held)
-    return Item(_with_check(current), {"done": done, "total": total, "position": min(done + 1, total)})
+    checks = sum(a.is_attention_check for a in rows if a.status in (Assignment.Status.DONE, Assignment.Status.HELD))
+    return Item(_with_check(current), {"done": done, "total": total, "position": min(done + 1, total),
+                                       "checks": checks, "artworks": total - checks})  # the page says what it counts
 
 
 def session_next_assignment(session: Session) -> Assignment | None:

@@ -4,7 +4,9 @@ The same Question objects render the form and are stored in `Judgement.shown`, s
 judgement records the wording and label order that were on screen. A dimension may ask for its
 labels in a per-person random order (`shuffle_labels: true` in the study file), and a binary one
 for a follow-up scale when its last label is chosen (`severity: {min, max, anchors}`, as the
-template's deformation does). Nothing here reads expert
+template's deformation does). A dimension may show its labels under other words
+(`display: {ai: "AI-generated"}`): the option reads the display text, the value stored stays the
+label, and `shown` records both. Nothing here reads expert
 labels, predictions or other people's judgements: a question is built from the dimension, the
 session's seed and, for an attention check, its instruction only.
 """
@@ -50,6 +52,7 @@ class Question:
     required: bool = True
     severity: "Question | None" = None
     when: str = ""  # for a follow-up question: the parent answer that asks it
+    when_text: str = ""  # ... as the participant saw it (its display text)
     parent_field: str = ""
     shown: dict = field(default_factory=dict)
 
@@ -69,6 +72,16 @@ def _keys(values: list) -> list[str]:
     return [KEYS[i] if i < len(KEYS) else "" for i in range(len(values))]
 
 
+def label_display(dimension: Dimension) -> dict[str, str]:
+    """Label -> the words a participant sees for it (`display:` in the study file, kept in
+    `Dimension.extra`); labels it does not name are shown as they are."""
+    names = dimension.extra.get("display")
+    if not isinstance(names, dict):
+        return {}
+    return {str(label): str(text).strip() for label, text in names.items()
+            if isinstance(text, (str, int, float)) and str(text).strip()}
+
+
 def _scale(key: str, text: str, low: int, high: int, anchors: dict) -> Question:
     points = list(range(low, high + 1))
     options = [Option(str(p), str(p), k, str(anchors.get(str(p), ""))) for p, k in zip(points, _keys(points))]
@@ -86,9 +99,13 @@ def dimension_question(dimension: Dimension, session: Session, artwork_id: int, 
         labels = list(dimension.labels)
         if dimension.extra.get("shuffle_labels") and dimension.kind != "binary":
             random.Random(f"{session.seed}:{artwork_id}:{dimension.key}").shuffle(labels)
-        options = [Option(label, label, key) for label, key in zip(labels, _keys(labels))]
+        display = label_display(dimension)
+        options = [Option(label, display.get(label, label), key) for label, key in zip(labels, _keys(labels))]
         question = Question(dimension.key, dimension.kind, dimension.question, options,
                             required=dimension.kind != "multi")
+        for option in options:  # an instructed check names the label; the participant sees the display text
+            if option.text != option.value:
+                instruction = instruction.replace(f"\u201c{option.value}\u201d", f"\u201c{option.text}\u201d")
     question.dimension_id = dimension.id
     question.instruction = instruction
     severity = dimension.extra.get("severity") if dimension.kind == "binary" and check is None else None
@@ -97,8 +114,12 @@ def dimension_question(dimension: Dimension, session: Session, artwork_id: int, 
         question.severity = _scale(f"{dimension.key}.severity", severity.get("question", "How severe?"),
                                    int(severity["min"]), int(severity["max"]), anchors)
         question.severity.when = str(severity.get("when", dimension.labels[-1]))
+        question.severity.when_text = next((o.text for o in question.options if o.value == question.severity.when),
+                                           question.severity.when)
         question.severity.parent_field = question.input_name
     question.shown = {"question": question.text, "kind": question.kind, "labels": [o.value for o in question.options]}
+    if any(o.text != o.value for o in question.options):
+        question.shown["display"] = {o.value: o.text for o in question.options if o.text != o.value}
     if dimension.kind == "rating":
         question.shown["anchors"] = {o.value: o.anchor for o in question.options if o.anchor}
     if instruction:
