@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import serializers as s
-from .editing import (StudyChangeRefused, study_member_remove, study_member_set, study_spec_dump, study_spec_from_json,
-                      study_spec_yaml, study_status_set, study_update)
+from .editing import (StudyChangeRefused, study_fetch_progress, study_member_remove, study_member_set, study_spec_dump,
+                      study_spec_from_json, study_spec_yaml, study_status_set, study_update)
 from .models import Judgement
 from .progress import participants_progress, study_progress
 from .selectors import OWNER, studies_for_user, study_for_user
@@ -113,10 +113,24 @@ class StudySpec(StudyScoped, APIView):
         return Response({"spec": study_spec_dump(study), "yaml": study_spec_yaml(study)})
 
 
-class StudyStatus(StudyScoped, APIView):
-    """Open, close or reopen the study (owners)."""
+def _status(study) -> dict:
+    return {"status": study.status, "open_requested": study.open_requested, "fetch": study_fetch_progress(study)}
 
-    @extend_schema(request=s.StatusSerializer, responses={200: s.StatusSerializer, 400: s.ErrorsSerializer})
+
+class StudyStatus(StudyScoped, APIView):
+    """The study's status and its images being fetched; POST opens, closes or reopens it (owners).
+
+    Opening a study whose artworks wait for their deferred download answers 202 while a worker
+    fetches them (GET follows the progress; the study opens once every image is in); a refusal is a
+    400 with every reason and each failed download's artwork and reason.
+    """
+
+    @extend_schema(responses=s.StudyStatusSerializer)
+    def get(self, request, slug):
+        return Response(_status(self.get_study()))
+
+    @extend_schema(request=s.StatusSerializer,
+                   responses={200: s.StudyStatusSerializer, 202: s.StudyStatusSerializer, 400: s.StatusRefusedSerializer})
     def post(self, request, slug):
         study = self.get_study()
         data = s.StatusSerializer(data=request.data)
@@ -124,8 +138,9 @@ class StudyStatus(StudyScoped, APIView):
         try:
             study_status_set(study, data.validated_data["status"])
         except StudyChangeRefused as exc:
-            return _errors(exc.errors)
-        return Response({"status": study.status})
+            return Response({"errors": exc.errors, "failures": study_fetch_progress(study)["failures"]},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return Response(_status(study), status=status.HTTP_202_ACCEPTED if study.open_requested else status.HTTP_200_OK)
 
 
 class MemberList(StudyScoped, generics.ListCreateAPIView):

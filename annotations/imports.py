@@ -234,11 +234,15 @@ def artwork_ensure_image(artwork: Artwork) -> Artwork:
         return artwork
     data = fetch_url(artwork.image_url, timeout=settings.IMPORT_URL_TIMEOUT_S,
                      max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
-    info = inspect_image(data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS)
+    artwork_image_store(artwork, data, inspect_image(data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS))
+    return artwork
+
+
+def artwork_image_store(artwork: Artwork, data: bytes, info: ImageInfo) -> None:
+    """Store checked bytes as the artwork's image, as an import stores them, for images fetched later."""
     _attach_image(artwork, data, info)
     artwork_derivatives_attach(artwork, data)
     artwork.save(update_fields=["image", "sha256", "file_size", "width", "height", "display_image", "thumbnail"])
-    return artwork
 
 
 def _parse_created_at(raw: str) -> datetime:

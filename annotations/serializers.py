@@ -92,6 +92,31 @@ class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Study.Status.choices)
 
 
+class FetchFailureSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    url = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class FetchProgressSerializer(serializers.Serializer):
+    fetching = serializers.BooleanField(help_text="An open request is fetching the images now")
+    total = serializers.IntegerField(help_text="Artworks whose image comes from a URL")
+    fetched = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    failures = FetchFailureSerializer(many=True, help_text="The first failed downloads, each with its reason")
+
+
+class StudyStatusSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    open_requested = serializers.BooleanField(help_text="Opening was asked for: it opens once every image is in")
+    fetch = FetchProgressSerializer()
+
+
+class StatusRefusedSerializer(ErrorsSerializer):
+    failures = FetchFailureSerializer(many=True, help_text="Artworks whose image could not be fetched, with the reason")
+
+
 class MemberSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username")
 

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from .editing import (StudyChangeRefused, participant_link, study_member_remove, study_member_set, study_spec_yaml,
-                      study_status_set, study_update)
+from .editing import (StudyChangeRefused, participant_link, study_failed_artworks_remove, study_fetch_progress,
+                      study_member_remove, study_member_set, study_spec_yaml, study_status_set, study_update)
 from .forms import ArtworkUploadForm, JudgementUploadForm, MemberForm, StatusForm, StudyCreateForm, StudySpecForm
 from .progress import participants_progress, study_progress
 from .selectors import studies_for_user, study_artworks, study_for_user, study_summary
@@ -68,7 +68,8 @@ def study_detail(request, slug: str):
     page = Paginator(study_artworks(study), 48).get_page(request.GET.get("page"))
     return render(request, "annotations/study_detail.html", {
         "study": study, "summary": study_summary(study), "page": page, "participant_link": _link(request, study),
-        "members": study.members.select_related("user"), "member_form": MemberForm(), "tab": "overview"})
+        "members": study.members.select_related("user"), "member_form": MemberForm(), "tab": "overview",
+        "fetch": study_fetch_progress(study)})
 
 
 @login_required
@@ -127,7 +128,33 @@ def study_status(request, slug: str):
             for error in exc.errors:
                 messages.error(request, error)
         else:
-            messages.success(request, f"The study is {study.get_status_display().lower()}.")
+            if study.open_requested:
+                messages.info(request, "Fetching the artworks' images from their URLs: the study opens once every"
+                                       " one is in (progress below).")
+            else:
+                messages.success(request, f"The study is {study.get_status_display().lower()}.")
+    return redirect("annotations:study_detail", study.slug)
+
+
+@require_GET
+@login_required
+def study_fetch_json(request, slug: str):
+    """The overview's poll while an open request fetches images: the panel as HTML to swap in."""
+    study = study_for_user(request.user, slug)
+    fetch = study_fetch_progress(study)
+    return JsonResponse({"active": fetch["fetching"], "fetch": fetch,
+                         "html": render_to_string("annotations/_fetch.html", {"study": study, "fetch": fetch},
+                                                  request=request)})
+
+
+@require_POST
+@login_required
+def study_failed_artworks(request, slug: str):
+    """Remove the artworks whose download failed, so that the study can open without them."""
+    study = study_for_user(request.user, slug, write=True)
+    removed = study_failed_artworks_remove(study)
+    messages.success(request, f"Removed {removed} artwork{'s' if removed != 1 else ''} whose image could not be"
+                              " fetched.")
     return redirect("annotations:study_detail", study.slug)
 
 

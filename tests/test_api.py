@@ -164,7 +164,8 @@ def test_an_owner_runs_clip_computes_a_report_and_reads_it(cast):
 
 def test_an_owner_closes_the_study_and_manages_viewers(cast):
     client = cast["owner"]
-    assert client.post(f"{S}/status/", {"status": "closed"}, format="json").data == {"status": "closed"}
+    closed = client.post(f"{S}/status/", {"status": "closed"}, format="json")
+    assert closed.status_code == 200 and closed.data["status"] == "closed" and not closed.data["open_requested"]
     assert client.post(f"{S}/status/", {"status": "draft"}, format="json").status_code == 400
     assert client.post(f"{S}/members/", {"username": "outsider", "role": "viewer"}, format="json").status_code == 201
     assert cast["outsider"].get(f"{S}/").data["role"] == "viewer"

@@ -132,8 +132,9 @@ def test_an_upload_that_is_not_a_table_is_refused(client, owner, owned):
 def test_opening_needs_artworks_and_the_participant_link_carries_prolific_placeholders(client, owner, owned):
     client.force_login(owner)
     status_url = reverse("annotations:study_status", args=[owned.slug])
+    Study.objects.filter(pk=owned.pk).update(completion_code="C0DE42")  # the template's is a placeholder
     response = client.post(status_url, {"status": "open"}, follow=True)
-    assert "no artworks with images yet" in response.content.decode()
+    assert "no artworks yet" in response.content.decode()
     owned.refresh_from_db()
     assert owned.status == "draft"
     artworks_add(owned, 2)

@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from annotations.editing import StudyChangeRefused, study_status_set
 from annotations.studies import StudySpecError, study_create, study_spec_load, study_template_load, template_names
 
 
@@ -12,7 +14,9 @@ class Command(BaseCommand):
         source.add_argument("--from-file", help="a study file, YAML or JSON")
         parser.add_argument("--slug", required=True, help="the study's short name, used in its URLs")
         parser.add_argument("--title", help="overrides the file's title")
-        parser.add_argument("--open", action="store_true", help="open the study to participants at once")
+        parser.add_argument("--open", action="store_true",
+                            help="open the study to participants at once (refused, and nothing created, unless it"
+                                 " can open: a completion code, artworks with images)")
 
     def handle(self, *args, **options):
         try:
@@ -22,11 +26,15 @@ class Command(BaseCommand):
                 spec = study_spec_load(options["from_file"])
             if options["title"]:
                 spec["title"] = options["title"]
-            study = study_create(spec, options["slug"], template=options["template"] or "")
+            with transaction.atomic():  # with --open, a study that cannot open is not created either
+                study = study_create(spec, options["slug"], template=options["template"] or "")
+                if options["open"]:
+                    study_status_set(study, study.Status.OPEN)  # the same rules as the page and the API
         except StudySpecError as exc:
             raise CommandError(str(exc)) from None
-        if options["open"]:
-            study.status = study.Status.OPEN
-            study.save(update_fields=["status"])
+        except StudyChangeRefused as exc:
+            raise CommandError(f"study {options['slug']!r} not created: it cannot be opened:\n  "
+                               + "\n  ".join(exc.errors)
+                               + "\ncreate it without --open, import its artworks, then open it") from None
         keys = ", ".join(study.dimensions.values_list("key", flat=True))
         self.stdout.write(self.style.SUCCESS(f"created study {study.slug!r} ({study.status}) with dimensions {keys}"))
