@@ -32,7 +32,9 @@ class RunSerializer(serializers.Serializer):
 
 
 class RunStartSerializer(serializers.Serializer):
-    model_name = serializers.CharField(max_length=200, help_text="Hub id, local folder, or artalign/tiny-clip")
+    model_name = serializers.CharField(max_length=200, help_text=(
+        "One of the models this site offers (its operator lists them in CLIP_MODELS; artalign/tiny-clip is the"
+        " offline stand-in). Any other name is refused (400) with the list."))
     batch_size = serializers.IntegerField(min_value=1, max_value=1024, required=False, allow_null=True)
 
 

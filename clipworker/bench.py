@@ -126,7 +126,7 @@ class WorkerBench:
         (folder / "manifest.csv").write_text("file\n" + "".join(f"{i}.jpg\n" for i in range(len(images))))
         study = study_create(study_template_load("clip-art-perception"), "bench")
         artworks_import(study, folder / "manifest.csv", images=folder)
-        model._loaded[(clip.name, str(clip.device))] = clip  # what get_clip returns in this process
+        model.keep_loaded(clip, cache_dir=folder)  # what get_clip returns in this process
         self.run = ClipRun.objects.create(study=study, model_name=clip.name, total=len(images), batch_size=batch)
         self.ids = list(study.artworks.values_list("id", flat=True))
 

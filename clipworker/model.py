@@ -9,9 +9,11 @@ settings.CLIP_DEVICE and settings.VAR_DIR by the caller).
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,21 +227,54 @@ def load_clip(name_or_path: str, *, device: str = "auto", cache_dir: Path) -> Lo
     )
 
 
-_loaded: dict[tuple[str, str], LoadedClip] = {}
+_loaded: OrderedDict[tuple[str, str], LoadedClip] = OrderedDict()  # least recently used first
 _loading = threading.Lock()
 
 
-def get_clip(name_or_path: str, *, device: str = "auto", cache_dir: Path) -> LoadedClip:
-    """The process's LoadedClip for (name, device), loaded on first use and kept.
+def checkpoint_key(name_or_path: str, cache_dir: Path) -> str:
+    """What a name loads: a folder's real path (the stand-in's too), else the hub id as given.
 
-    Keyed by the resolved device ("auto" becomes "cuda" or "cpu"), so "auto" and "cuda" share one
-    model but "cuda" and "cuda:0" do not: pass the same spelling everywhere (settings.CLIP_DEVICE).
+    Every spelling of one folder (relative, with `..`, through a link, the stand-in's name) is one key.
     """
-    key = (name_or_path, str(resolve_device(device)[0]))
+    if name_or_path == STAND_IN_NAME:
+        return str((Path(cache_dir) / STAND_IN_FOLDER).resolve())
+    folder = Path(name_or_path).expanduser()
+    return str(folder.resolve()) if folder.is_dir() else name_or_path
+
+
+def get_clip(name_or_path: str, *, device: str = "auto", cache_dir: Path, max_loaded: int = 2) -> LoadedClip:
+    """The process's LoadedClip for (checkpoint, device), loaded on first use and kept.
+
+    At most `max_loaded` models stay loaded: loading another drops the least recently used (a model
+    takes gigabytes; a worker asked for many in turn must not keep them all). Keyed by the resolved
+    checkpoint (`checkpoint_key`) and device ("auto" becomes "cuda" or "cpu"), so "auto" and "cuda"
+    share one model but "cuda" and "cuda:0" do not: pass the same spelling everywhere (settings.CLIP_DEVICE).
+    """
+    key = (checkpoint_key(name_or_path, cache_dir), str(resolve_device(device)[0]))
     with _loading:  # one load at a time; a model is big and loading it twice wastes minutes
-        if key not in _loaded:
-            _loaded[key] = load_clip(name_or_path, device=device, cache_dir=cache_dir)
+        if key in _loaded:
+            _loaded.move_to_end(key)
+            return _loaded[key]
+        if len(_loaded) >= max(1, max_loaded):  # drop first: the new model need not fit beside them all
+            while len(_loaded) >= max(1, max_loaded):
+                _loaded.popitem(last=False)
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()  # hand the dropped weights' memory back for the next model
+        _loaded[key] = load_clip(name_or_path, device=device, cache_dir=cache_dir)
         return _loaded[key]
+
+
+def keep_loaded(clip: LoadedClip, *, cache_dir: Path) -> None:
+    """Make an already built model (the benchmark's, in memory) what get_clip(clip.name) returns here."""
+    with _loading:
+        _loaded[(checkpoint_key(clip.name, cache_dir), str(clip.device))] = clip
+
+
+def loaded_checkpoints() -> list[tuple[str, str]]:
+    """(checkpoint, device) of the models this process holds, least recently used first."""
+    with _loading:
+        return list(_loaded)
 
 
 def forget_loaded() -> None:

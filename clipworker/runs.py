@@ -14,22 +14,35 @@ STAND_IN_NAME = "artalign/tiny-clip"
 
 
 class RunRefused(Exception):
-    """The run could not be started (model unavailable, broker down); no run was created."""
+    """The run could not be started (model not offered or unavailable, broker down); no run was created."""
+
+
+def clip_models_offered() -> list[str]:
+    """The names of the models a researcher may run: the operator's list (settings.CLIP_MODELS)."""
+    return list(settings.CLIP_MODELS)
+
+
+def clip_model_default() -> str:
+    """The listed name of CLIP_MODEL, the model a run uses unless told otherwise (settings lists it)."""
+    return next((name for name, source in settings.CLIP_MODELS.items() if settings.CLIP_MODEL in (name, source)),
+                settings.CLIP_MODEL)
 
 
 def cliprun_request(study: Study, model_name: str, *, batch_size: int | None = None) -> ClipRun:
-    """Start a zero-shot run of `model_name` on every artwork of the study.
+    """Start a zero-shot run of `model_name`, one of the models offered, on every artwork of the study.
 
-    In-process (eager Celery, the embedded default) the model is loaded first, so that a model that
-    cannot be had is refused before a run exists, and the run has finished when this returns. With
-    a broker the run is queued and its page polls.
+    Any other name is refused with the same message, whatever it names: a researcher can neither load
+    nor learn about anything on the server outside the operator's list. In-process (eager Celery,
+    the embedded default) the model is loaded first, so that a model that cannot be had is refused
+    before a run exists, and the run has finished when this returns. With a broker the run is
+    queued and its page polls.
     """
     from .model import ModelUnavailable
     from .services import BrokerUnavailable, clip_for, cliprun_start
 
     model_name = model_name.strip()
-    if not model_name:
-        raise RunRefused("name a model: a hub id, a local folder, or the stand-in")
+    if model_name not in settings.CLIP_MODELS:
+        raise RunRefused(f"that model is not offered here; choose one of: {', '.join(clip_models_offered())}")
     try:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             clip_for(model_name)

@@ -48,7 +48,10 @@ def dimension_spec_for(dim: Dimension) -> DimensionSpec:
 
 
 def clip_for(model_name: str) -> LoadedClip:
-    return get_clip(model_name, device=settings.CLIP_DEVICE, cache_dir=settings.VAR_DIR)
+    """The loaded model of a run: a listed name (settings.CLIP_MODELS) loads its checkpoint; any other
+    name is a hub id or folder itself (only `run_clip`, the operator's tool, starts runs of those)."""
+    return get_clip(settings.CLIP_MODELS.get(model_name, model_name), device=settings.CLIP_DEVICE,
+                    cache_dir=settings.VAR_DIR, max_loaded=settings.CLIP_MAX_LOADED_MODELS)
 
 
 def run_artwork_ids(study: Study, model_name: str) -> list[int]:

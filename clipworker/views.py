@@ -1,6 +1,5 @@
 """Researcher pages of CLIP runs: start one for a chosen model, watch its progress, cancel it, read
 its failures. Access goes through `study_for_user` like every study page."""
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -14,12 +13,8 @@ from annotations.selectors import study_for_user
 
 from .forms import ClipRunForm
 from .models import ClipRun
-from .runs import STAND_IN_NAME, STAND_IN_NOTE, RunRefused, cliprun_progress, cliprun_request
-
-
-def _models_offered(study) -> list[str]:
-    used = list(study.clip_runs.order_by().values_list("model_name", flat=True).distinct())
-    return list(dict.fromkeys([settings.CLIP_MODEL, STAND_IN_NAME, *used]))
+from .runs import (STAND_IN_NAME, STAND_IN_NOTE, RunRefused, clip_models_offered, cliprun_progress,
+                   cliprun_request)
 
 
 @login_required
@@ -28,7 +23,7 @@ def run_list(request, slug: str):
     runs = Paginator(study.clip_runs.order_by("-created_at"), 25).get_page(request.GET.get("page"))
     return render(request, "clipworker/run_list.html", {
         "study": study, "runs": runs, "progress": [cliprun_progress(r) for r in runs], "form": ClipRunForm(),
-        "models": _models_offered(study), "stand_in": STAND_IN_NAME, "stand_in_note": STAND_IN_NOTE, "tab": "clip"})
+        "models": clip_models_offered(), "stand_in": STAND_IN_NAME, "stand_in_note": STAND_IN_NOTE, "tab": "clip"})
 
 
 @require_POST

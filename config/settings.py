@@ -266,6 +266,39 @@ CLIP_DEVICE = env_str("CLIP_DEVICE", "auto")
 CLIP_BATCH_SIZE = env_int("CLIP_BATCH_SIZE", 32)
 CLIP_TASK_ARTWORKS = env_int("CLIP_TASK_ARTWORKS", 128)  # artworks per Celery task
 
+
+def env_models(name: str, default: dict[str, str]) -> dict[str, str]:
+    """Display name -> hub id or local folder: `name=source` pairs, comma-separated (a bare `source` is
+    its own name), or a JSON object {"name": "source"}."""
+    import json
+
+    raw = env_str(name).strip()
+    if not raw:
+        return dict(default)
+    expected = (f"{name}={raw!r}: expected display name=hub id or folder pairs, comma-separated, or a JSON object"
+                " of them; names unique, at most 200 characters")
+    try:
+        pairs = list(json.loads(raw).items()) if raw.startswith("{") else [
+            (part.partition("=")[0], part.partition("=")[2]) if "=" in part else (part, part)
+            for part in raw.split(",") if part.strip()]
+    except (ValueError, AttributeError):
+        raise ImproperlyConfigured(expected) from None
+    models = {str(n).strip(): str(s).strip() for n, s in pairs if isinstance(n, str) and isinstance(s, str)}
+    if len(models) != len(pairs) or not all(n and s and len(n) <= 200 for n, s in models.items()):
+        raise ImproperlyConfigured(expected)
+    return models
+
+
+# The models a researcher may run (the run page and the API offer only these; `run_clip` on the command
+# line is the operator's and takes any hub id or folder), and CLIP_MODEL, the default, always among them.
+CLIP_MODELS = env_models("CLIP_MODELS", {m: m for m in ("artalign/tiny-clip", "openai/clip-vit-large-patch14-336")})
+if CLIP_MODEL not in CLIP_MODELS and CLIP_MODEL not in CLIP_MODELS.values():
+    _folder = Path(CLIP_MODEL).name if CLIP_MODEL.startswith(("/", ".", "~")) else CLIP_MODEL
+    CLIP_MODELS[CLIP_MODEL if _folder in CLIP_MODELS or not _folder else _folder] = CLIP_MODEL
+CLIP_MAX_LOADED_MODELS = env_int("CLIP_MAX_LOADED_MODELS", 2)  # per worker process, least recently used dropped
+if CLIP_MAX_LOADED_MODELS < 1:
+    raise ImproperlyConfigured(f"CLIP_MAX_LOADED_MODELS={CLIP_MAX_LOADED_MODELS}: expected 1 or more")
+
 REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -1,7 +1,11 @@
+import os
+import shutil
+
 import numpy as np
 import pytest
 
-from clipworker.model import STAND_IN_NAME, ModelUnavailable, get_clip, load_clip
+from clipworker.model import (STAND_IN_NAME, ModelUnavailable, forget_loaded, get_clip, keep_loaded, load_clip,
+                              loaded_checkpoints)
 from clipworker.scoring import DimensionSpec, score_dimension
 
 LABELS = ["baroque", "impressionism", "cubism", "still life"]
@@ -71,3 +75,32 @@ def test_missing_local_folder_is_unavailable_and_named(tmp_path):
     missing = tmp_path / "no-such-folder"
     with pytest.raises(ModelUnavailable, match="no-such-folder"):
         load_clip(str(missing), device="cpu", cache_dir=tmp_path)
+
+
+def test_at_most_max_loaded_models_stay_loaded_and_the_least_recently_used_goes_first(clip, clip_cache, tiny_folder,
+                                                                                     tmp_path):
+    a, b, c = (shutil.copytree(tiny_folder, tmp_path / name) for name in "abc")  # three checkpoints on disk
+    forget_loaded()
+    try:
+        def load(folder):
+            return get_clip(str(folder), device="cpu", cache_dir=clip_cache, max_loaded=2)
+
+        first_a = load(a)
+        load(b)
+        assert load(a) is first_a  # used again: b is now the least recently used
+        load(c)
+        assert loaded_checkpoints() == [(str(a.resolve()), "cpu"), (str(c.resolve()), "cpu")]
+        assert load(b) is not first_a and loaded_checkpoints() == [(str(c.resolve()), "cpu"), (str(b.resolve()), "cpu")]
+        assert load(a) is not first_a  # it was dropped: loaded afresh
+    finally:
+        forget_loaded()
+        keep_loaded(clip, cache_dir=clip_cache)  # the session's stand-in, for the tests after this one
+
+
+def test_every_spelling_of_one_checkpoint_is_one_loaded_copy(clip, clip_cache, tmp_path):
+    folder = clip_cache / "tiny-clip"
+    (tmp_path / "linked").symlink_to(folder)
+    spellings = [STAND_IN_NAME, str(folder), f"{folder}/", f"{folder}/../tiny-clip", str(tmp_path / "linked"),
+                 os.path.relpath(folder)]
+    assert all(get_clip(name, device="cpu", cache_dir=clip_cache) is clip for name in spellings)
+    assert loaded_checkpoints().count((str(folder.resolve()), "cpu")) == 1

@@ -1,8 +1,11 @@
 """CLIP run pages: start a run for a chosen model, watch it, cancel it, read its failures."""
+import re
+
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils.html import escape
+from rest_framework.test import APIClient
 
 from annotations.models import Artwork
 from clipworker import model as clip_model
@@ -56,12 +59,37 @@ def test_an_artwork_that_cannot_be_read_is_listed_with_its_reason(client, owner,
     assert "broken.png" in page and escape(run.failures.get().reason) in page
 
 
-def test_a_model_that_cannot_be_had_is_refused_and_no_run_is_created(client, owner, owned):
+REFUSED = "that model is not offered here; choose one of: artalign/tiny-clip, openai/clip-vit-large-patch14-336"
+
+
+def test_a_server_path_or_unlisted_model_is_refused_alike_on_the_page_and_the_api_whether_or_not_it_exists(
+        client, owner, owned, tiny_folder):
+    names = ["/etc", "/tmp", "/nonexistent/clip-folder", str(tiny_folder),  # a real checkpoint, but not listed
+             f"{tiny_folder}/../tiny-clip", "~/models", "someone/unlisted-clip", "openai/clip-vit-base-patch32 "]
     client.force_login(owner)
-    response = client.post(reverse("clipworker:run_start", args=[owned.slug]),
-                           {"model_name": "/nonexistent/clip-folder"}, follow=True)
-    assert "The run was not started" in response.content.decode()
+    api = APIClient()
+    api.force_authenticate(owner)
+    for name in names:
+        page = client.post(reverse("clipworker:run_start", args=[owned.slug]), {"model_name": name}, follow=True)
+        assert re.findall(r"The run was not started: [^<]*", page.content.decode()) == [
+            f"The run was not started: {REFUSED}"], name
+        response = api.post(f"/api/studies/{owned.slug}/clip-runs/", {"model_name": name}, format="json")
+        assert (response.status_code, response.json()) == (400, {"errors": [REFUSED]}), name
     assert not ClipRun.objects.exists()
+
+
+def test_the_page_offers_the_operators_models_by_name_and_runs_a_listed_folder(client, owner, owned, settings,
+                                                                              tiny_folder):
+    settings.CLIP_MODELS = {"Tiny, from a folder": str(tiny_folder), STAND_IN_NAME: STAND_IN_NAME}
+    settings.CLIP_MODEL = str(tiny_folder)
+    client.force_login(owner)
+    page = client.get(reverse("clipworker:run_list", args=[owned.slug])).content.decode()
+    assert re.findall(r'<option value="([^"]*)"( selected)?>', page) == [
+        ("Tiny, from a folder", " selected"), (STAND_IN_NAME, "")]
+    assert str(tiny_folder) not in page  # the folder stays the operator's business
+    client.post(reverse("clipworker:run_start", args=[owned.slug]), {"model_name": "Tiny, from a folder"})
+    run = ClipRun.objects.get(study=owned)
+    assert (run.model_name, run.status, run.done, run.is_stand_in) == ("Tiny, from a folder", "done", 3, True)
 
 
 def test_a_queued_run_polls_and_can_be_cancelled(client, owner, owned):

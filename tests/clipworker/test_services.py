@@ -1,4 +1,8 @@
 """CLIP runs through the real code path (tiny stand-in CLIP, eager Celery, the project's database)."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
@@ -7,6 +11,7 @@ from annotations.models import Artwork
 from clipworker.model import STAND_IN_NAME
 from clipworker.models import ClipRun, Embedding, Prediction
 from clipworker.services import cliprun_cancel, cliprun_start
+from tests.conftest import PROJECT_ROOT
 from tests.factories import write_csv, write_image
 from tests.servers import not_http_serving
 
@@ -120,6 +125,26 @@ def test_run_clip_with_a_model_that_cannot_be_had_names_it_and_creates_no_run(sc
     with pytest.raises(CommandError, match="'no-such/clip' is not available"):
         call_command("run_clip", scored_study.slug, "--model", "no-such/clip")
     assert not ClipRun.objects.exists()
+
+
+def test_run_clip_takes_a_listed_name_or_any_folder_the_operator_names(scored_study, settings, tiny_folder, capsys):
+    settings.CLIP_MODELS = {"Tiny": str(tiny_folder)}
+    call_command("run_clip", scored_study.slug, "--model", "Tiny")
+    call_command("run_clip", scored_study.slug, "--model", str(tiny_folder))  # not listed: the operator's own tool
+    assert list(ClipRun.objects.order_by("id").values_list("model_name", "status", "done")) == [
+        ("Tiny", "done", 5), (str(tiny_folder), "done", 5)]
+
+
+def test_run_clip_help_lists_the_offered_models_without_importing_torch(settings):
+    code = ("import sys, django; django.setup(); from django.core.management import load_command_class;"
+            " print(load_command_class('clipworker', 'run_clip').create_parser('manage.py', 'run_clip').format_help());"
+            " print('torch imported:', 'torch' in sys.modules)")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1", "CLIP_MODELS": "L=/srv/clip-l"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    help_text = "".join(result.stdout.split())  # argparse wraps lines, even inside hyphenated names
+    assert "anyhubidorlocalfolder" in help_text and "now:L,openai/clip-vit-large-patch14-336" in help_text
+    assert "torch imported: False" in result.stdout
 
 
 def test_the_origin_probe_on_the_real_embeddings_beats_chance_by_a_wide_margin(study, realdata, capsys):

@@ -4,20 +4,22 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.management.commands._common import get_study
-from clipworker.model import ModelUnavailable
 from clipworker.models import ClipRun
-from clipworker.services import BrokerUnavailable, clip_for, cliprun_start, probe_predict
+from clipworker.runs import clip_model_default, clip_models_offered
 
 STAND_IN_NOTE = "NOTE: computed with the offline stand-in CLIP (random weights); its answers mean nothing."
 
 
 class Command(BaseCommand):
-    help = "Run CLIP on a study: zero-shot on every dimension (queued on the clip queue), or a probe."
+    help = ("Run CLIP on a study: zero-shot on every dimension (queued on the clip queue), or a probe. This is the"
+            " operator's tool: --model may name any hub id or folder, where the run pages and the API offer only"
+            " the models listed in CLIP_MODELS.")
 
     def add_arguments(self, parser):
         parser.add_argument("study", help="the study's slug")
-        parser.add_argument("--model", default=None, help=f"hub id or local folder (default: CLIP_MODEL, now"
-                                                          f" {settings.CLIP_MODEL}); artalign/tiny-clip is the stand-in")
+        parser.add_argument("--model", default=None, help=(
+            f"a model listed in CLIP_MODELS (now: {', '.join(clip_models_offered())}; default"
+            f" {clip_model_default()}), or any hub id or local folder; artalign/tiny-clip is the stand-in"))
         parser.add_argument("--batch-size", type=int, default=None, help="images per forward")
         parser.add_argument("--no-wait", action="store_true", help="queue the run and return at once")
         parser.add_argument("--method", choices=["zero-shot", "probe"], default="zero-shot")
@@ -30,8 +32,12 @@ class Command(BaseCommand):
         probe.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, **options):
+        # torch only now that there is work: --help stays quick.
+        from clipworker.model import ModelUnavailable
+        from clipworker.services import BrokerUnavailable, clip_for, cliprun_start
+
         study = get_study(options["study"])
-        model = options["model"] or settings.CLIP_MODEL
+        model = options["model"] or clip_model_default()
         if options["method"] == "probe":
             return self._probe(study, model, options)
         try:
@@ -64,6 +70,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(STAND_IN_NOTE))
 
     def _probe(self, study, model: str, options: dict) -> None:
+        from clipworker.services import probe_predict
+
         if not options["dimension"]:
             raise CommandError("--method probe needs --dimension (e.g. --dimension origin --target field)")
         try:
