@@ -28,8 +28,10 @@ class ReportSerializer(serializers.ModelSerializer):
 class ReportOptionsSerializer(serializers.Serializer):
     seed = serializers.IntegerField(default=0, min_value=0, max_value=SEED_MAX)
     n_boot = serializers.IntegerField(default=1000, min_value=1, max_value=20000)
-    exclude_fast_ms = serializers.IntegerField(default=500, min_value=0)
-    min_attention_pass = serializers.FloatField(default=None, allow_null=True, min_value=0, max_value=1)
+    exclude_fast_ms = serializers.IntegerField(default=None, allow_null=True, min_value=0,
+                                               help_text="Too-fast rule in ms; null: the study's rule, 0: off")
+    min_attention_pass = serializers.FloatField(default=None, allow_null=True, min_value=0, max_value=1,
+                                                help_text="Attention pass-rate rule; null: the study's rule, 0: off")
     min_stratum_items = serializers.IntegerField(default=10, min_value=1)
 
 

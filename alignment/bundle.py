@@ -1,6 +1,10 @@
 """Exports: single files (judgements, predictions, participants CSV; the report as JSON or HTML) and
 the reproducible bundle, a ZIP of all of them with a manifest.json saying what each file is, its row
 count and sha256, and the inputs of the report it holds. Pages, the API and `export_study` call these.
+
+Every table marks who is excluded under the one rule set (`annotations.exclusions`): a single file
+with the study's rules, the bundle with the rules its report was computed with, so the bundle's
+CSVs and its report.json always drop the same participants for the same reasons.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from annotations.editing import study_spec_yaml
+from annotations.exclusions import ExclusionRules, study_exclusion_rules
 from annotations.exports import (CHECK_COLUMNS, JUDGEMENT_COLUMNS, PARTICIPANT_COLUMNS, attention_rows, csv_write,
                                  judgements_rows, participants_rows)
 from annotations.models import Study
@@ -44,20 +49,21 @@ def _csv(name: str, columns, rows, description: str) -> ExportFile:
     return ExportFile(name, "text/csv; charset=utf-8", buffer.getvalue().encode("utf-8"), count, description)
 
 
-def export_file(study: Study, kind: str) -> ExportFile:
-    """One export by kind (see KINDS); NoReport for a report kind when none is stored."""
+def export_file(study: Study, kind: str, rules: ExclusionRules | None = None) -> ExportFile:
+    """One export by kind (see KINDS); NoReport for a report kind when none is stored. The tables
+    mark exclusions under `rules` (default: the study's)."""
     if kind == "judgements":
-        return _csv("judgements.csv", JUDGEMENT_COLUMNS, judgements_rows(study),
+        return _csv("judgements.csv", JUDGEMENT_COLUMNS, judgements_rows(study, rules),
                     "every judgement, one row per participant × artwork × dimension; import_judgements reads it")
     if kind == "predictions":
         return _csv("predictions.csv", PREDICTION_COLUMNS, predictions_rows(study),
                     "CLIP's predictions, one row per artwork × dimension × model × label with its probability")
     if kind == "participants":
-        return _csv("participants.csv", PARTICIPANT_COLUMNS, participants_rows(study),
-                    "participants: source, background answers (JSON), exclusion flag and reason")
+        return _csv("participants.csv", PARTICIPANT_COLUMNS, participants_rows(study, rules),
+                    "participants: source, background answers (JSON), exclusion, its rules and reasons")
     if kind == "attention-checks":
-        return _csv("attention_checks.csv", CHECK_COLUMNS, attention_rows(study),
-                    "attention checks (never counted as judgements): expected and given answer, passed")
+        return _csv("attention_checks.csv", CHECK_COLUMNS, attention_rows(study, rules),
+                    "attention checks (never counted as judgements): expected and given answer, passed, exclusion")
     if kind in ("report-json", "report-html"):
         report = report_latest(study)
         if report is None:
@@ -74,11 +80,14 @@ def export_file(study: Study, kind: str) -> ExportFile:
 
 def study_bundle(study: Study) -> ExportFile:
     """The reproducible bundle: the study file, every CSV, the latest report (JSON and HTML) and a
-    manifest.json. Without a stored report the manifest says so and the report files are left out."""
+    manifest.json. Without a stored report the manifest says so and the report files are left out.
+    The CSVs mark exclusions with the report's rules (the study's without a report)."""
+    report = report_latest(study)
+    rules = ExclusionRules.from_options(report.content["options"]) if report else study_exclusion_rules(study)
     files = [ExportFile("study.yaml", "application/yaml", study_spec_yaml(study).encode("utf-8"), None,
                         "the study file: create_study --from-file study.yaml --slug NEW makes the same study")]
-    files += [export_file(study, kind) for kind in ("judgements", "predictions", "participants", "attention-checks")]
-    report = report_latest(study)
+    files += [export_file(study, kind, rules)
+              for kind in ("judgements", "predictions", "participants", "attention-checks")]
     if report is not None:
         files += [export_file(study, "report-json"), export_file(study, "report-html")]
     manifest = {
@@ -92,6 +101,8 @@ def study_bundle(study: Study) -> ExportFile:
             "seed": report.seed, "n_boot": report.n_boot, "options": report.content["options"],
             "inputs": report.inputs},
         "note": None if report is not None else "no stored report: compute one, then export again",
+        "exclusions": {"rules": rules.described(),
+                       "from": f"report {report.pk}'s options" if report else "the study's rules"},
         "reproduce": [
             "manage.py create_study --from-file study.yaml --slug NEW",
             "manage.py import_judgements NEW judgements.csv --create-artworks",

@@ -2,18 +2,18 @@
 
 A stored report keeps figures, not every artwork's values, so the points are read again from the
 database, through the very code the report is built with (`reports._load`, `_models`,
-`_dimension_arrays`, and the report's own exclusion options): the scatter shows the pairs the
-report's Spearman was computed on, as long as the data did not change since (the dashboard says when
-it did).
+`_dimension_arrays`, and `annotations.exclusions` with the rule parameters the report recorded):
+the scatter shows the pairs the report's Spearman was computed on, as long as the data did not
+change since (the dashboard says when it did).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from annotations.exclusions import ExclusionRules, exclusions_decide
 from annotations.models import Study
 
 from .dimension import DimensionArrays
-from .exclusions import exclusions_apply
 from .figures import SubDimension, _divergence, human_centre, score_name
 from .reports import _dimension_arrays, _load, _models
 
@@ -23,11 +23,11 @@ def dimension_arrays(study: Study, content: dict, key: str) -> DimensionArrays |
     dim = study.dimensions.filter(key=key).first()
     if dim is None:
         return None
-    options = content["options"]
     data = _load(study)
     models = _models(study, data["predictions"])
-    _, _, excluded = exclusions_apply(data, options["exclude_fast_ms"], options["min_attention_pass"])
-    data["judgements"] = [j for j in data["judgements"] if j["participant_id"] not in excluded]
+    decided = exclusions_decide(data["participants"], data["judgements"], data["attention_checks"],
+                                ExclusionRules.from_options(content["options"]))
+    data["judgements"] = [j for j in data["judgements"] if not decided[j["participant_id"]].excluded]
     return _dimension_arrays(dim, data, models)
 
 

@@ -18,12 +18,13 @@ import math
 import platform
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 from django.db import transaction
 
+from annotations.exclusions import study_exclusion_rules
 from annotations.models import AttentionCheck, Dimension, ExpertLabel, Judgement, Study
 from clipworker.models import ClipRun, Prediction
 
@@ -42,8 +43,10 @@ Progress = Callable[[str], None]
 class ReportOptions:
     seed: int = 0  # 0..SEED_MAX
     n_boot: int = 1000
-    exclude_fast_ms: int = 500  # participants whose median response time is below this; 0 = off
-    min_attention_pass: float | None = None  # exclude below this attention-check pass rate; None = off
+    # The exclusion rules' parameters; None: the study's rule (study file `exclusions`), 0: off. A
+    # built report records the values it used (never None for exclude_fast_ms).
+    exclude_fast_ms: int | None = None  # participants whose median response time is below this
+    min_attention_pass: float | None = None  # exclude below this attention-check pass rate
     min_stratum_items: int = 10
 
 
@@ -334,6 +337,9 @@ def _inputs(data: dict, dims: dict, models: dict, excluded: set[int], options: R
 def report_build(study: Study, options: ReportOptions = ReportOptions(), progress: Progress | None = None) -> dict:
     """The report of a study as a JSON-ready dict (NaN as None); raises NothingToReport."""
     say = progress or (lambda message: None)
+    study_rules = study_exclusion_rules(study)
+    rules = study_exclusion_rules(study, options.exclude_fast_ms, options.min_attention_pass)
+    options = replace(options, exclude_fast_ms=rules.too_fast_ms, min_attention_pass=rules.min_attention_pass)
     dims = {d.id: d for d in study.dimensions.order_by("position", "key")}
     say("loading judgements, expert labels and predictions")
     data = _load(study)
@@ -345,7 +351,8 @@ def report_build(study: Study, options: ReportOptions = ReportOptions(), progres
             f"study {study.slug!r} has no judgements and no aggregated human shares: import judgements "
             "(import_judgements) or artworks whose metadata holds a dimension's human_share_field")
     models = _models(study, data["predictions"])
-    exclusions, attention, excluded = exclusions_apply(data, options.exclude_fast_ms, options.min_attention_pass)
+    exclusions, attention, excluded = exclusions_apply(data, rules,
+                                                       "study" if rules == study_rules else "report options")
     inputs = _inputs(data, dims, models, excluded, options)
     data["judgements"] = [j for j in data["judgements"] if j["participant_id"] not in excluded]
     sections = {}

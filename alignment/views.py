@@ -30,8 +30,7 @@ def dashboard(request, slug: str):
             "stratum_raw": request.GET.get("stratum", ""), "strata": strata_options(content),
             "stale": report_staleness(study, content), "overview": overview(content, stratum),
             "detail": dimension_detail(study, content, key, stratum),
-            "form": ReportOptionsForm(initial={k: v for k, v in content["options"].items()
-                                               if k in ReportOptionsForm.base_fields}),
+            "form": ReportOptionsForm(initial=ReportOptionsForm.initial_from(content["options"])),
         }
     return render(request, "alignment/dashboard.html", context)
 

@@ -1,6 +1,13 @@
 """Exports of what people answered, as CSV that spreadsheets open safely and `import_judgements`
 reads back: the judgements in long form, the participants and the attention checks.
 
+Exclusions: every table says, per row, whether the participant is excluded under the one rule set
+(`annotations.exclusions`, the report's): `excluded`, `exclusion_rules` (rule names joined by ';')
+and `exclusion_reasons` (a JSON list, one reason per rule, in the same order), so a CSV analysed
+elsewhere drops exactly who the report drops. `exclusion_reason` stays the flag's own stored reason
+(`Participant.exclusion_reason`). The rules are the study's unless given (the bundle passes its
+report's).
+
 Formula injection: a text cell starting with = + - @ tab or CR is prefixed with a single quote, so a
 spreadsheet shows it as text; numbers (e.g. -0.5) are left as they are. Ids and labels that start with
 such a character therefore come back with the quote on re-import (none of the template's do).
@@ -10,14 +17,17 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 
+from .exclusions import Exclusion, ExclusionRules, study_exclusions
 from .models import AttentionCheck, Judgement, Study
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 JUDGEMENT_COLUMNS = ("participant", "artwork", "dimension", "value", "severity", "response_ms", "client_ms",
-                     "created_at", "shown", "session", "excluded", "exclusion_reason")
-PARTICIPANT_COLUMNS = ("participant", "source", "expertise", "excluded", "exclusion_reason", "created_at")
+                     "created_at", "shown", "session", "excluded", "exclusion_reason", "exclusion_rules",
+                     "exclusion_reasons")
+PARTICIPANT_COLUMNS = ("participant", "source", "expertise", "excluded", "exclusion_reason", "created_at",
+                       "exclusion_rules", "exclusion_reasons", "median_response_ms", "attention_pass_rate")
 CHECK_COLUMNS = ("participant", "artwork", "dimension", "kind", "expected", "answer", "passed", "response_ms",
-                 "answered_at")
+                 "answered_at", "excluded", "exclusion_rules", "exclusion_reasons")
 
 
 def _is_number(text: str) -> bool:
@@ -61,27 +71,42 @@ def judgement_value_text(value) -> str | int | float:
     return value
 
 
-def judgements_rows(study: Study) -> Iterator[tuple]:
-    """One row per participant × artwork × dimension (JUDGEMENT_COLUMNS)."""
+def _rule_cells(decision: Exclusion) -> tuple:
+    """exclusion_rules and exclusion_reasons: empty for a participant who is kept."""
+    return (";".join(decision.rules) or None), (list(decision.reasons) or None)
+
+
+def judgements_rows(study: Study, rules: ExclusionRules | None = None) -> Iterator[tuple]:
+    """One row per participant × artwork × dimension (JUDGEMENT_COLUMNS), exclusions under `rules`
+    (default: the study's)."""
+    decided = study_exclusions(study, rules)
     judgements = (Judgement.objects.filter(dimension__study=study)
                   .select_related("participant", "artwork", "dimension")
                   .order_by("participant__external_id", "artwork__external_id", "dimension__position", "id"))
     for j in judgements.iterator(chunk_size=2000):
         yield (j.participant.external_id, j.artwork.external_id, j.dimension.key, judgement_value_text(j.value),
                j.severity, j.response_ms, j.client_ms, j.created_at.isoformat(), j.shown or None, j.session_id,
-               j.participant.excluded, j.participant.exclusion_reason)
+               decided[j.participant_id].excluded, j.participant.exclusion_reason,
+               *_rule_cells(decided[j.participant_id]))
 
 
-def participants_rows(study: Study) -> Iterator[tuple]:
+def participants_rows(study: Study, rules: ExclusionRules | None = None) -> Iterator[tuple]:
+    """One row per participant (PARTICIPANT_COLUMNS) with the figures the rules looked at."""
+    decided = study_exclusions(study, rules)
     for p in study.participants.order_by("external_id"):
-        yield (p.external_id, p.source, p.expertise or None, p.excluded, p.exclusion_reason, p.created_at.isoformat())
+        d = decided[p.pk]
+        yield (p.external_id, p.source, p.expertise or None, d.excluded, p.exclusion_reason, p.created_at.isoformat(),
+               *_rule_cells(d), d.median_response_ms, d.attention_pass_rate)
 
 
-def attention_rows(study: Study) -> Iterator[tuple]:
+def attention_rows(study: Study, rules: ExclusionRules | None = None) -> Iterator[tuple]:
+    """One row per attention check shown (CHECK_COLUMNS), with its participant's exclusion."""
+    decided = study_exclusions(study, rules)
     checks = (AttentionCheck.objects.filter(participant__study=study)
               .select_related("participant", "assignment__artwork", "dimension")
               .order_by("participant__external_id", "id"))
     for c in checks:
         yield (c.participant.external_id, c.assignment.artwork.external_id, c.dimension.key, c.kind,
                judgement_value_text(c.expected), judgement_value_text(c.answer) if c.answer is not None else None,
-               c.passed, c.response_ms, c.answered_at.isoformat() if c.answered_at else None)
+               c.passed, c.response_ms, c.answered_at.isoformat() if c.answered_at else None,
+               decided[c.participant_id].excluded, *_rule_cells(decided[c.participant_id]))

@@ -1,5 +1,7 @@
 """Selectors for a study's progress: judgements against the target, per dimension and per artwork,
-and each participant's time, attention checks, agreement with the others and likely exclusion.
+and each participant's time, attention checks, agreement with the others and exclusion: decided by
+the one rule set (`annotations.exclusions`, with the study's rules), so the page says what the report
+and the exports say, plus warnings that no rule acts on (low agreement, failed checks).
 
 Everything is computed from stored rows on each call (cheap enough to poll every few seconds); the
 agreement here is a quick live figure, not the report's leave-one-out kappa (see alignment).
@@ -9,9 +11,9 @@ from collections import Counter, defaultdict
 
 from django.db.models import Count, Max, Min
 
-from .models import AttentionCheck, Judgement, Participant, Session, Study
+from .exclusions import study_exclusions
+from .models import Judgement, Participant, Session, Study
 
-FAST_MS = 500  # the report's default too-fast rule
 AGREEMENT_MARGIN = 0.25  # flagged when this far below the participants' median agreement
 MIN_COMPARED = 5
 
@@ -94,19 +96,14 @@ def _matches(kind: str, value, others: list) -> float:
 
 def participants_progress(study: Study) -> list[dict]:
     """One row per participant: session, time spent, judgements, attention checks, live agreement
-    with the others, and the reasons they are likely to be excluded (empty when none)."""
+    with the others; `excluded` with `exclusion_rules` and `exclusion_reasons` as the report decides
+    them (the study's rules), `warnings` that no rule acts on, and `likely_exclusion` with `reasons`:
+    the two together (the page's flag)."""
     sessions = {s.participant_id: s for s in Session.objects.filter(study=study)}
     judged = {row["participant"]: row for row in Judgement.objects.filter(participant__study=study)
               .values("participant").annotate(n=Count("id"), artworks=Count("artwork", distinct=True),
                                               first=Min("created_at"), last=Max("created_at"))}
-    times: dict[int, list[int]] = defaultdict(list)
-    for participant, ms in Judgement.objects.filter(participant__study=study, response_ms__isnull=False) \
-            .values_list("participant_id", "response_ms"):
-        times[participant].append(ms)
-    checks: dict[int, list[bool]] = defaultdict(list)
-    for participant, passed in AttentionCheck.objects.filter(participant__study=study, passed__isnull=False) \
-            .values_list("participant_id", "passed"):
-        checks[participant].append(passed)
+    decided = study_exclusions(study)
     agreement = _agreement(study)
     comparable = [share for share, n in agreement.values() if n >= MIN_COMPARED]
     median_agreement = statistics.median(comparable) if comparable else None
@@ -116,19 +113,16 @@ def participants_progress(study: Study) -> list[dict]:
         stats = judged.get(participant.pk, {})
         started = session.started_at if session else stats.get("first")
         ended = (session.completed_at if session and session.completed_at else None) or stats.get("last")
-        median_ms = statistics.median(times[participant.pk]) if times[participant.pk] else None
+        decision = decided[participant.pk]
         share, n_compared = agreement.get(participant.pk, (None, 0))
-        passed = checks[participant.pk]
-        reasons = []
-        if participant.excluded:
-            reasons.append(f"excluded: {participant.exclusion_reason or 'flagged'}")
-        if passed and not all(passed):
-            reasons.append(f"failed {passed.count(False)} of {len(passed)} attention checks")
-        if median_ms is not None and median_ms < FAST_MS:
-            reasons.append(f"median response time {median_ms:.0f} ms is below {FAST_MS} ms")
+        failed = decision.attention_checks - decision.attention_passed
+        warnings = []
+        if failed and "attention" not in decision.rules:
+            warnings.append(f"failed {failed} of {decision.attention_checks} attention checks")
         if (share is not None and median_agreement is not None and n_compared >= MIN_COMPARED
                 and share < median_agreement - AGREEMENT_MARGIN):
-            reasons.append(f"agrees with the others on {share:.0%} of answers (median {median_agreement:.0%})")
+            warnings.append(f"agrees with the others on {share:.0%} of answers (median {median_agreement:.0%})")
+        reasons = [*decision.reasons, *warnings]
         rows.append({
             "participant": participant.external_id,
             "source": participant.source,
@@ -137,13 +131,16 @@ def participants_progress(study: Study) -> list[dict]:
             "time_spent_s": round((ended - started).total_seconds()) if started and ended else None,
             "judgements": stats.get("n", 0),
             "artworks": stats.get("artworks", 0),
-            "median_response_ms": median_ms,
-            "attention_checks": len(passed),
-            "attention_passed": sum(passed),
+            "median_response_ms": decision.median_response_ms,
+            "attention_checks": decision.attention_checks,
+            "attention_passed": decision.attention_passed,
             "agreement": None if share is None else round(share, 3),
             "agreement_n": n_compared,
-            "excluded": participant.excluded,
+            "excluded": decision.excluded,
             "exclusion_reason": participant.exclusion_reason,
+            "exclusion_rules": list(decision.rules),
+            "exclusion_reasons": list(decision.reasons),
+            "warnings": warnings,
             "likely_exclusion": bool(reasons),
             "reasons": reasons,
         })

@@ -218,7 +218,12 @@ class ParticipantProgressSerializer(serializers.Serializer):
     attention_passed = serializers.IntegerField()
     agreement = serializers.FloatField(allow_null=True, help_text="Share of answers matching the others'")
     agreement_n = serializers.IntegerField()
-    excluded = serializers.BooleanField()
-    exclusion_reason = serializers.CharField(allow_blank=True)
-    likely_exclusion = serializers.BooleanField()
-    reasons = serializers.ListField(child=serializers.CharField())
+    excluded = serializers.BooleanField(help_text="Excluded under the study's rules, as the report and exports say")
+    exclusion_reason = serializers.CharField(allow_blank=True, help_text="The flag's own stored reason")
+    exclusion_rules = serializers.ListField(child=serializers.CharField(),
+                                            help_text="Rules that exclude: flagged, too_fast, attention")
+    exclusion_reasons = serializers.ListField(child=serializers.CharField(), help_text="One reason per rule")
+    warnings = serializers.ListField(child=serializers.CharField(),
+                                     help_text="Signals no rule acts on: low agreement, failed checks")
+    likely_exclusion = serializers.BooleanField(help_text="Excluded, or any warning")
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="exclusion_reasons, then warnings")

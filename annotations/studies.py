@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
 
+from .exclusions import RULES_FIELD, exclusion_rules_problems
 from .models import Dimension, Study
 from .values import DEFAULT_LEVEL, KINDS, LEVELS
 
@@ -198,6 +199,7 @@ def study_spec_validate(spec: dict) -> list[dict]:
         errors.append(f"field 'attention_check_rate': {rate} is not between 0 and 1")
     if spec.get("attention_fail_action", "flag") not in ("flag", "end"):
         errors.append(f"field 'attention_fail_action': {spec['attention_fail_action']!r} is not 'flag' or 'end'")
+    errors += exclusion_rules_problems(spec.get(RULES_FIELD))
     for field in ("items_per_session", "target_judgements_per_item", "attention_fail_limit"):
         if isinstance(spec.get(field), int) and spec[field] < 1:
             errors.append(f"field {field!r}: must be at least 1")

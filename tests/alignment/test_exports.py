@@ -45,10 +45,17 @@ def test_the_judgements_csv_has_one_row_per_judgement_with_timing_screen_and_exc
     rows = _rows(export_file(exported, "judgements").data)
     assert len(rows) == 12 * 7 * 8
     assert list(rows[0]) == ["participant", "artwork", "dimension", "value", "severity", "response_ms", "client_ms",
-                             "created_at", "shown", "session", "excluded", "exclusion_reason"]
+                             "created_at", "shown", "session", "excluded", "exclusion_reason", "exclusion_rules",
+                             "exclusion_reasons"]
     flagged = [r for r in rows if r["participant"] == "flagged"]
-    assert all(r["excluded"] == "true" and r["exclusion_reason"] == "failed 2 attention checks" for r in flagged)
-    assert {r["excluded"] for r in rows if r["participant"] != "flagged"} == {"false"}
+    assert all(r["excluded"] == "true" and r["exclusion_reason"] == "failed 2 attention checks"
+               and r["exclusion_rules"] == "flagged" for r in flagged)
+    speedy = [r for r in rows if r["participant"] == "speedy"]
+    assert all(r["excluded"] == "true" and r["exclusion_rules"] == "too_fast" and r["exclusion_reason"] == ""
+               for r in speedy)
+    assert json.loads(speedy[0]["exclusion_reasons"]) == ["median response time 150 ms is below 500 ms"]
+    assert {(r["excluded"], r["exclusion_rules"]) for r in rows if r["participant"] not in ("flagged", "speedy")} \
+        == {("false", "")}
     content = [r for r in rows if r["dimension"] == "content" and ";" in r["value"]]
     assert content, "multi-label values are joined with ';'"
     assert {r["response_ms"] for r in rows if r["participant"] == "speedy"} == {"150"}
@@ -102,9 +109,10 @@ def test_the_exported_judgements_reimport_into_a_new_study_with_the_same_report_
     call_command("import_judgements", "again", str(folder / "judgements.csv"), "--create-artworks",
                  stdout=io.StringIO())
     again = Study.objects.get(slug="again")
-    # The exclusion flags travel in the export's own columns (import_judgements does not read them).
+    # The flags travel in the export's own columns (import_judgements does not read them); the other
+    # rules are the study's, which study.yaml carries.
     for row in _rows((folder / "judgements.csv").read_bytes()):
-        if row["excluded"] == "true":
+        if "flagged" in row["exclusion_rules"].split(";"):
             Participant.objects.filter(study=again, external_id=row["participant"]).update(
                 excluded=True, exclusion_reason=row["exclusion_reason"])
     first, second = report_build(exported, FAST), report_build(again, FAST)

@@ -28,7 +28,7 @@ def test_progress_counts_people_per_artwork_against_the_target(judged):
     assert sum(b["artworks"] for b in progress["histogram"]) == 6
 
 
-def test_the_too_fast_the_flagged_and_the_failing_are_likely_exclusions(judged):
+def test_the_too_fast_and_the_flagged_are_excluded_and_a_failed_check_is_a_warning(judged):
     speedy = Participant.objects.get(study=judged, external_id="speedy")
     session = Session.objects.create(study=judged, participant=speedy, seed=1, phase="judging")
     now = timezone.now()
@@ -37,13 +37,19 @@ def test_the_too_fast_the_flagged_and_the_failing_are_likely_exclusions(judged):
     AttentionCheck.objects.create(assignment=assignment, participant=speedy, dimension=judged.dimensions.get(key="origin"),
                                   kind="instructed", expected="ai", answer="human", passed=False, answered_at=now)
     rows = {r["participant"]: r for r in participants_progress(judged)}
-    assert rows["speedy"]["likely_exclusion"] and rows["speedy"]["median_response_ms"] == 150
-    assert any("median response time 150 ms" in r for r in rows["speedy"]["reasons"])
-    assert "failed 1 of 1 attention checks" in rows["speedy"]["reasons"]
+    assert rows["speedy"]["excluded"] and rows["speedy"]["median_response_ms"] == 150
+    assert rows["speedy"]["exclusion_rules"] == ["too_fast"]
+    assert rows["speedy"]["exclusion_reasons"] == ["median response time 150 ms is below 500 ms"]
+    # The study's rules have no attention pass rate: a failed check is a warning, not an exclusion.
+    assert rows["speedy"]["warnings"] == ["failed 1 of 1 attention checks"]
+    assert rows["speedy"]["likely_exclusion"] and rows["speedy"]["reasons"] == [
+        "median response time 150 ms is below 500 ms", "failed 1 of 1 attention checks"]
     assert rows["speedy"]["phase"] == "judging" and rows["speedy"]["attention_passed"] == 0
-    assert rows["flagged"]["excluded"] and rows["flagged"]["reasons"] == ["excluded: failed 2 attention checks"]
+    assert rows["flagged"]["excluded"] and rows["flagged"]["exclusion_rules"] == ["flagged"]
+    assert rows["flagged"]["reasons"] == ["failed 2 attention checks"]
     careful = rows[PEOPLE[0]]
-    assert not careful["likely_exclusion"] and careful["judgements"] == 6 * 7 and careful["artworks"] == 6
+    assert not careful["excluded"] and not careful["likely_exclusion"]
+    assert careful["judgements"] == 6 * 7 and careful["artworks"] == 6
     assert 0.5 < careful["agreement"] <= 1 and careful["agreement_n"] == 6 * 7
     assert careful["phase"] == "imported"
 

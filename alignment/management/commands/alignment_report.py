@@ -17,10 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals (default 0)")
         parser.add_argument("--bootstrap", type=int, default=1000, metavar="B",
                             help="bootstrap resamples per interval (default 1000)")
-        parser.add_argument("--exclude-fast-ms", type=int, default=500, metavar="MS",
-                            help="exclude participants whose median response time is below MS (default 500; 0: off)")
+        parser.add_argument("--exclude-fast-ms", type=int, default=None, metavar="MS",
+                            help="exclude participants whose median response time is below MS (default: the "
+                                 "study's exclusions.too_fast_ms, else 500; 0: off)")
         parser.add_argument("--min-attention-pass", type=float, default=None, metavar="RATE",
-                            help="exclude participants passing fewer than RATE (0-1) of their attention checks")
+                            help="exclude participants passing fewer than RATE (0-1) of their attention checks "
+                                 "(default: the study's exclusions.min_attention_pass; 0: off)")
         parser.add_argument("--min-stratum-items", type=int, default=10, metavar="N",
                             help="compute a stratum's figures only with at least N artworks (default 10)")
 
@@ -32,7 +34,7 @@ class Command(BaseCommand):
                                f"{', '.join(Study.objects.order_by('slug').values_list('slug', flat=True)) or 'none'}")
         if options["bootstrap"] < 1:
             raise CommandError("--bootstrap must be at least 1")
-        if options["exclude_fast_ms"] < 0:
+        if options["exclude_fast_ms"] is not None and options["exclude_fast_ms"] < 0:
             raise CommandError("--exclude-fast-ms must be 0 (off) or a positive number of ms")
         rate = options["min_attention_pass"]
         if rate is not None and not 0 <= rate <= 1:
