@@ -133,6 +133,11 @@ def test_axe_finds_nothing_serious_on_any_participant_page(chromium, live_server
     declining.goto(entry_url(live_server, small_study, "declining"))
     declining.get_by_role("button", name="I do not agree").click()
     found["declined"] = serious_violations(declining, axe_file)
+    declining.goto(entry_url(live_server, small_study, "audited"))  # a session started in another browser
+    declining.get_by_label("Resume code").fill("NOT-A-CODE")
+    declining.get_by_role("button", name="Continue my session").click()
+    declining.get_by_role("heading", name="Resume code not recognised").wait_for()
+    found["resume code refused"] = serious_violations(declining, axe_file)
     failing = audited_page(chromium, viewport)
     failing.goto(entry_url(live_server, small_study, "failing"))
     to_judging(failing)
