@@ -133,18 +133,18 @@ def _unavailable(name: str, why: str) -> ModelUnavailable:
     return ModelUnavailable(
         f"CLIP model {name!r} is not available here ({why}). Either download it where there is a "
         f"network (`hf download {name}`, or `from_pretrained` then `save_pretrained` of the model, "
-        f"tokenizer and image processor into one folder), copy it here and set CLIP_MODEL to that "
-        f"folder; or set HF_HOME to a Hugging Face cache that already holds it (with "
-        f"HF_HUB_OFFLINE=1 to stop network attempts). Tests and demos without any checkpoint can "
-        f"use CLIP_MODEL={STAND_IN_NAME}."
+        f"tokenizer and image processor into one folder), copy it here and list that folder in "
+        f"CLIP_MODELS (or make it CLIP_MODEL); or set HF_HOME to a Hugging Face cache that already "
+        f"holds it (with HF_HUB_OFFLINE=1 to stop network attempts). Tests and demos without any "
+        f"checkpoint can use CLIP_MODEL={STAND_IN_NAME}."
     )
 
 
 def _missing_folder(path: str) -> ModelUnavailable:
     return ModelUnavailable(
-        f"CLIP model folder {path!r} does not exist. Set CLIP_MODEL to a folder that holds a saved "
-        f"CLIP checkpoint (config.json, weights, tokenizer and preprocessor_config.json), to a "
-        f"Hugging Face hub id, or to {STAND_IN_NAME} for the offline stand-in."
+        f"CLIP model folder {path!r} does not exist. List in CLIP_MODELS (or make CLIP_MODEL) a folder "
+        f"that holds a saved CLIP checkpoint (config.json, weights, tokenizer and "
+        f"preprocessor_config.json), a Hugging Face hub id, or {STAND_IN_NAME} for the offline stand-in."
     )
 
 
