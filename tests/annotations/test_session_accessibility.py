@@ -212,6 +212,7 @@ def test_a_whole_session_on_a_phone_by_tapping(chromium, live_server, small_stud
                 scale.scroll_into_view_if_needed()
                 path = shots / "phone-rating-scale.png"
                 scale.screenshot(path=path)
+                page.screenshot(path=shots / "phone-judging.png")  # a full-page capture drops the touch emulation
                 with capsys.disabled():
                     print(f"\nthe rating scale on a 390 px phone: {path}")
             judged[assignment.artwork_id] = answers
