@@ -130,7 +130,8 @@ class StudyStatus(StudyScoped, APIView):
         return Response(_status(self.get_study()))
 
     @extend_schema(request=s.StatusSerializer,
-                   responses={200: s.StudyStatusSerializer, 202: s.StudyStatusSerializer, 400: s.StatusRefusedSerializer})
+                   responses={200: s.StudyStatusSerializer, 202: s.StudyStatusSerializer,
+                              400: s.StatusRefusedSerializer})
     def post(self, request, slug):
         study = self.get_study()
         data = s.StatusSerializer(data=request.data)

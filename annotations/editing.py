@@ -11,11 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
-from .derivatives import artwork_derivatives_make
 from .images import ImageProblem, fetch_url, inspect_image
 from .imports import artwork_image_store
 from .models import Artwork, Dimension, Judgement, Study, StudyMember
-from .studies import PLACEHOLDER_COMPLETION_CODE, STUDY_FIELDS, StudySpecError, _dimension_from_spec, study_spec_validate
+from .studies import (PLACEHOLDER_COMPLETION_CODE, STUDY_FIELDS, StudySpecError, _dimension_from_spec,
+                      study_spec_validate)
 
 PROLIFIC_QUERY = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 STATUS_MOVES = {"draft": {"open"}, "open": {"closed"}, "closed": {"open"}}
@@ -265,14 +265,14 @@ def _artwork_fetch_next(study_id: int) -> bool:
 
 
 def _artwork_fetch(artwork: Artwork) -> None:
-    data = fetch_url(artwork.image_url, timeout=settings.IMPORT_URL_TIMEOUT_S, max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
+    data = fetch_url(artwork.image_url, timeout=settings.IMPORT_URL_TIMEOUT_S,
+                     max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
     info = inspect_image(data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS)
     twin = (Artwork.objects.filter(study_id=artwork.study_id, sha256=info.sha256).exclude(pk=artwork.pk)
             .values_list("external_id", flat=True).first())
     if twin is not None:
         raise ImageProblem(f"the same image (sha256 {info.sha256[:12]}) as artwork {twin!r}; a study stores it once")
-    artwork_image_store(artwork, data, info)
-    artwork_derivatives_make(artwork, data)
+    artwork_image_store(artwork, data, info)  # as an import stores it: the file, its checksum, its derivatives
 
 
 def study_fetch_progress(study: Study) -> dict:

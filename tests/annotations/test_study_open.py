@@ -20,7 +20,8 @@ from django.urls import reverse
 from PIL import Image
 from rest_framework.test import APIClient
 
-from annotations.editing import study_deferred_images_fetch, study_spec_dump, study_status_set, study_update
+from annotations.editing import (StudyChangeRefused, study_deferred_images_fetch, study_spec_dump, study_status_set,
+                                 study_update)
 from annotations.imports import artworks_import
 from annotations.models import Artwork, Study
 from annotations.tasks import study_images_fetch
@@ -148,7 +149,7 @@ def test_a_failed_download_refuses_the_opening_until_the_researcher_removes_it(o
 @pytest.mark.django_db(transaction=True)
 def test_opening_again_retries_a_download_that_failed(owned, image_server, tmp_path):
     deferred(owned, image_server, tmp_path, names=["a.png", "late.png"])
-    with pytest.raises(Exception, match="'late'.*HTTP 404"):
+    with pytest.raises(StudyChangeRefused, match="'late'.*HTTP 404"):
         study_status_set(owned, "open")
     image_server.served["/late.png"] = image_bytes((1, 2, 3))  # the image server is fixed
     study_status_set(owned, "open")
@@ -176,6 +177,15 @@ def test_while_a_worker_fetches_the_page_and_the_api_show_the_progress(owned, ow
     poll = client.get(reverse("annotations:study_fetch_json", args=[owned.slug])).json()
     assert poll["active"] is False and poll["fetch"]["fetched"] == 3
     assert api.get(f"/api/studies/{owned.slug}/status/").data["status"] == "open"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_urls_of_one_image_store_it_once_and_name_the_twin(owned, image_server, tmp_path):
+    image_server.served["/copy.png"] = image_server.served["/a.png"]
+    deferred(owned, image_server, tmp_path, names=["a.png", "copy.png"])
+    with pytest.raises(StudyChangeRefused, match="'copy'.*same image .* as artwork 'a'"):
+        study_status_set(owned, "open")
+    assert owned.artworks.exclude(image="").get().external_id == "a"
 
 
 def worker(study_id: int) -> None:
@@ -225,7 +235,7 @@ def test_an_empty_code_is_refused_and_completion_none_opens(study, owner, db):
     artworks_add(study, 2)
     spec = study_spec_dump(study) | {"completion_code": ""}
     study_update(study, spec)
-    with pytest.raises(Exception, match="the completion code is empty"):
+    with pytest.raises(StudyChangeRefused, match="the completion code is empty"):
         study_status_set(study, "open")
     study_update(study, spec | {"completion": "none"})
     assert study_status_set(study, "open").status == "open"
