@@ -49,8 +49,15 @@ def test_database_and_broker_urls_select_postgresql_and_a_real_queue(tmp_path):
     ({"CACHE_URL": "memcached://127.0.0.1:11211"}, "CACHE_URL='memcached://127.0.0.1:11211': expected a Redis URL"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='LOUD': expected DEBUG, INFO"),
     ({"CELERY_TASK_TIME_LIMIT": "1000"}, "CELERY_TASK_SOFT_TIME_LIMIT=1500, CELERY_TASK_TIME_LIMIT=1000: expected 0 < soft < hard"),
-    ({"CELERY_TASK_TIME_LIMIT": "4000"}, "expected 0 < soft < hard < CELERY_VISIBILITY_TIMEOUT=1800"),
 ])
 def test_a_bad_or_missing_setting_fails_loudly_naming_the_variable(tmp_path, env, message):
     result = settings_in_subprocess(VAR_DIR=str(tmp_path), **{"DEBUG": "true", **env})
     assert result.returncode != 0 and message in result.stderr
+
+
+def test_a_hard_time_limit_over_the_visibility_timeout_is_a_deploy_warning(settings):
+    from clipworker.checks import time_limit_check
+
+    assert time_limit_check(None) == []
+    settings.CELERY_TASK_TIME_LIMIT = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert [w.id for w in time_limit_check(None)] == ["clipworker.W001"]
