@@ -224,8 +224,11 @@ def test_an_artwork_image_is_served_only_to_the_session_it_is_assigned_to(client
     assignment = session_next_assignment(Session.objects.get())
     image_url = reverse("annotations:session_image", args=[open_study.slug, assignment.pk])
     response = client.get(image_url)
-    assert response.status_code == 200 and response["Content-Type"] == "image/png"
-    assert b"".join(response.streaming_content) == assignment.artwork.image.open("rb").read()
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    assignment.artwork.refresh_from_db()  # its derivative, made on this first serve
+    served = b"".join(response.streaming_content) if response.streaming else response.content
+    assert served == assignment.artwork.display_image.open("rb").read()
+    assert served != assignment.artwork.image.open("rb").read()
     assert Client().get(image_url).status_code == 404
 
 
