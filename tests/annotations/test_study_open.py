@@ -29,14 +29,15 @@ from tests.annotations.crowd_cast import artworks_add, session_judging_http
 from tests.factories import image_bytes, write_csv
 from tests.researcher_cast import viewer_of
 
-IMAGE_HOST = "127.0.0.1"  # where the test image server listens: the one place to allow it if fetches need that
+IMAGE_HOST = "127.0.0.1"  # where the test image server listens (fetches refuse loopback unless allowed)
 GOOD = ["a.png", "b.jpg", "c.png"]
 
 
 @pytest.fixture
-def image_server():
-    """A real HTTP server on IMAGE_HOST serving small PNG and JPEG images by path (anything else: 404);
-    `hits` counts the requests per path, `delay` slows every answer down."""
+def image_server(settings):
+    """A real HTTP server on IMAGE_HOST serving small PNG and JPEG images by path (anything else: 404),
+    the one address fetches are allowed to reach; `hits` counts the requests per path, `delay` slows
+    every answer down."""
     served = {f"/{name}": image_bytes((60 * i, 120, 200 - 50 * i), (64, 48), "PNG" if name.endswith("png") else "JPEG")
               for i, name in enumerate(GOOD)}
     state = SimpleNamespace(hits=Counter(), delay=0.0, served=served)
@@ -61,6 +62,7 @@ def image_server():
     server = ThreadingHTTPServer((IMAGE_HOST, 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     state.url = f"http://{IMAGE_HOST}:{server.server_address[1]}"
+    settings.FETCH_ALLOW_HOSTS = [f"{IMAGE_HOST}:{server.server_address[1]}"]
     yield state
     server.shutdown()
     server.server_close()
