@@ -22,7 +22,7 @@ SHARED_ARTWORKS = Path(__file__).resolve().parents[2] / "shared" / "artworks"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.images", description=__doc__.splitlines()[0])
     parser.add_argument("--artworks", type=Path, default=SHARED_ARTWORKS,
                         help="a folder with manifest.csv and images/ (default: ../shared/artworks)")
     parser.add_argument("--rounds", type=int, default=5, help="fetches of every image per variant (default 5)")

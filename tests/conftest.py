@@ -91,7 +91,7 @@ def demo_study(db, settings, tmp_path):
 @pytest.fixture(scope="session")
 def collected_static(tmp_path_factory) -> Path:
     """collectstatic once per test session, for servers started with DEBUG off (manifest storage)."""
-    from annotations.loadbench import server_env, static_collect
+    from bench.server import server_env, static_collect
 
     root = tmp_path_factory.mktemp("static")
     static_collect(server_env(root / "media", root / "var", root))

@@ -1,5 +1,5 @@
 """gunicorn in the production profile (DEBUG off) on a loopback port, for tests that need a real
-server: the same launcher as the load benchmark (annotations.loadbench)."""
+server: the same launcher as the load benchmark (bench.server)."""
 import http.cookiejar
 import socket
 import threading
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.db import connection
 
-from annotations.loadbench import free_port, gunicorn_start, server_env, server_stop, server_wait
+from bench.server import free_port, gunicorn_start, server_env, server_stop, server_wait
 
 
 def server_database_url() -> str:

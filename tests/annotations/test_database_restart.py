@@ -10,8 +10,8 @@ import random
 import pytest
 from django.db import connection
 
-from annotations.loadbench import item_parse
 from annotations.models import Judgement
+from bench.load import item_parse
 from tests.annotations.crowd_cast import study_open
 from tests.conftest import require
 from tests.servers import Browser, gunicorn_serving, server_database_url

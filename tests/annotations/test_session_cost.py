@@ -1,7 +1,7 @@
 """What one submission from the judging page costs the database, and the browser's session cookie.
 
 The judging page sends one request per artwork; its cost sets how many annotators a server takes
-(`python -m annotations.loadbench` measures it). The count below is of statements sent, savepoints
+(`python -m bench.load` measures it). The count below is of statements sent, savepoints
 included (the test runs inside a transaction; in production those two are BEGIN and COMMIT).
 """
 from django.urls import reverse

@@ -1,6 +1,6 @@
 """Benchmark of the statistics behind one alignment report, on synthetic judgements held in memory.
 
-    python -m alignment.bench [--items 10000 --raters 10 --dims 7 --boot 1000 --loop 20] [--quick]
+    python -m bench.alignment [--items 10000 --raters 10 --dims 7 --boot 1000 --loop 20] [--quick]
 
 It times every figure a report computes per dimension (alpha with a bootstrap interval, kappas,
 majorities, CLIP against the majority, the human ceiling, Spearman with an interval, split-half
@@ -170,7 +170,7 @@ def compare_pairwise_kappa(n_raters: int, n_items: int, n_loop_raters: int, rng:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m alignment.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.alignment", description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--raters", type=int, default=10)
     parser.add_argument("--dims", type=int, default=7, help="dimensions, cycling through the 7 kinds")
@@ -220,7 +220,8 @@ def main(argv=None) -> int:
         f"\nAlpha bootstrap per resample: vectorised ({args.boot} resamples) vs krippendorff.alpha loop "
         f"({args.loop}), same resamples, best of {REPEATS}"
     )
-    print(f"{'dimension':<10} {'level':<9} {'vectorised':>11} {'loop':>10} {'ratio':>7}  {'max |diff|, shared resamples':>28}")
+    print(f"{'dimension':<10} {'level':<9} {'vectorised':>11} {'loop':>10} {'ratio':>7}  "
+          f"{'max |diff|, shared resamples':>28}")
     comparisons = []
     for dim, (data, _, _) in zip(dims, judgements):
         c = compare_with_loop(dim, data, args.boot, args.loop, args.seed)

@@ -1,6 +1,6 @@
 """How close the worker's pipeline stays to the model's raw forward rate, measured in one run.
 
-    .venv/bin/python -m clipworker.bench [--n 96] [--batch 32] [--rounds 3] [--baseline-n N] [--device auto]
+    .venv/bin/python -m bench.clip [--n 96] [--batch 32] [--rounds 3] [--baseline-n N] [--device auto]
 
 On a randomly initialised CLIP of ViT-B/32 shape (the cost of the real one, none of its knowledge)
 and N synthetic ~512 px paintings held as JPEG bytes, it prints:
@@ -143,7 +143,7 @@ class WorkerBench:
         return len(self.ids) / elapsed
 
 
-def _baseline_call(spec: DimensionSpec) -> tuple[list[str], str]:
+def baseline_call(spec: DimensionSpec) -> tuple[list[str], str]:
     """(candidate_labels, hypothesis_template) for one transformers pipeline call per dimension.
 
     The first prompt of each class, no ensembles. A multi-label dimension is called once with its
@@ -163,7 +163,7 @@ def hf_classifier(clip: LoadedClip):
 
 
 def hf_pipeline_rate(classifier, clip: LoadedClip, specs, images: list[bytes], batch: int) -> float:
-    calls = [_baseline_call(spec) for spec in specs]
+    calls = [baseline_call(spec) for spec in specs]
     start = time.perf_counter()
     with torch.inference_mode():
         for i in range(0, len(images), batch):
@@ -181,7 +181,7 @@ def _sync(clip: LoadedClip) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.clip", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=96, help="images (default 96)")
     parser.add_argument("--batch", type=int, default=32, help="images per forward (default 32)")
     parser.add_argument("--rounds", type=int, default=3,
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     n_prompts = len(clip._text_cache)
     classifier = hf_classifier(clip)
     worker = WorkerBench(clip, images, args.batch)
-    print(f"  dimensions (study template clip-art-perception): "
+    print("  dimensions (study template clip-art-perception): "
           + ", ".join(f"{spec.key} ({spec.kind}, {len(text_prompts(spec))} classes)" for spec in specs))
     print(f"  text embeddings, once per model: {n_prompts} prompts of {len(specs)} dimensions in "
           f"{text_s:.2f} s (cached; not in the per-image figures)")

@@ -1,13 +1,13 @@
 """Load benchmark of the annotator site: simulated participants run whole sessions over HTTP.
 
-    .venv/bin/python -m annotations.loadbench [--annotators 50] [--duration 30] [--pause 0]
+    .venv/bin/python -m bench.load [--annotators 50] [--duration 30] [--pause 0]
         [--artworks 200] [--workers 4] [--threads 1] [--images] [--url http://127.0.0.1:8000] [--keep]
 
 Needs DATABASE_URL pointing at a PostgreSQL database it may write to (use a scratch one: the
 benchmark migrates it, adds a study `loadbench-<time>` and deletes that study afterwards unless
---keep). It starts gunicorn on a free loopback port with the production profile (DEBUG off, static
-files collected into a temporary folder, plain HTTP since it is loopback), or targets --url, a
-server on the same database. Each simulated annotator opens the study's link with Prolific's
+--keep). It starts gunicorn on a free loopback port with the production profile (bench.server: DEBUG
+off, static files collected into a temporary folder, plain HTTP since it is loopback), or targets
+--url, a server on the same database. Each simulated annotator opens the study's link with Prolific's
 parameters, consents, reads the instructions, answers the questionnaire, then judges artwork after
 artwork with the POST the judging page's script sends (every dimension of one artwork per request;
 attention checks answered as instructed), then starts over as a new participant. Before each POST
@@ -36,8 +36,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,7 +45,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from bench.server import free_port, gunicorn_start, server_env, server_stop, server_wait
+
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ARTWORK_RE = re.compile(r'<input type="hidden" name="artwork" value="(\d+)">')
 FIELDSET_RE = re.compile(r'<fieldset class="question kind-(\w+)( follow-up)?" data-question="([^"]+)"'
@@ -92,7 +91,7 @@ def item_parse(page: str, rng: random.Random) -> Item | None:
     chosen: dict[str, str] = {}
     dimensions = 0
     instruction = INSTRUCTION_RE.search(page)
-    for kind, follow_up, key, parent, when, body in FIELDSET_RE.findall(page):
+    for kind, follow_up, _key, parent, when, body in FIELDSET_RE.findall(page):
         inputs = [(name, html.unescape(value)) for name, value in INPUT_RE.findall(body)]
         if not inputs:
             continue
@@ -164,7 +163,7 @@ class Annotator:
                     self.tally.other_errors[f"{method} {response.status}: {text[:100]}"] += 1
                     return None
                 return text
-        except (OSError, asyncio.TimeoutError, self._client_errors) as exc:
+        except (TimeoutError, OSError, self._client_errors) as exc:
             self.tally.other_errors[f"{method} {type(exc).__name__}"] += 1
             return None
 
@@ -210,7 +209,7 @@ class Annotator:
                                      allow_redirects=False) as response:
                     page = await response.text()
                     status = response.status
-            except (OSError, asyncio.TimeoutError, self._client_errors) as exc:
+            except (TimeoutError, OSError, self._client_errors) as exc:
                 self.tally.errors[type(exc).__name__] += 1
                 return
             if status >= 300:
@@ -311,65 +310,6 @@ class CpuMeter:
         return used
 
 
-# The server and the study ----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# Each simulated participant sends about 2 requests a second at saturation; all of them start
-# sessions from 127.0.0.1, several a second.
-BENCH_RATES = {"THROTTLE_ANNOTATOR": "600/min", "THROTTLE_NEW_SESSION": "100000/hour"}
-
-
-def server_env(media_root: Path, var_dir: Path, static_root: Path) -> dict[str, str]:
-    """The production profile on loopback: DEBUG off, plain HTTP (no TLS on 127.0.0.1). The request
-    rates stay on, raised (unless the environment sets them) for a crowd that shares one address
-    and sends without pause: BENCH_RATES."""
-    return {**BENCH_RATES, **os.environ, "DEBUG": "false", "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false",
-            "CSRF_COOKIE_SECURE": "false", "MEDIA_ROOT": str(media_root), "VAR_DIR": str(var_dir),
-            "STATIC_ROOT": str(static_root), "DJANGO_SETTINGS_MODULE": "config.settings"}
-
-
-def static_collect(env: dict) -> None:
-    """collectstatic into the env's STATIC_ROOT, unless it holds a collection already."""
-    if not (Path(env["STATIC_ROOT"]) / "staticfiles.json").is_file():
-        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=PROJECT_ROOT,
-                       env=env, check=True)
-
-
-def gunicorn_start(env: dict, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
-    """gunicorn with the project's config file on 127.0.0.1:port, in its own process group."""
-    static_collect(env)
-    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi",
-               "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
-    if threads > 1:
-        command += ["--worker-class", "gthread"]
-    with log.open("w") as handle:
-        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
-def server_wait(base: str, process: subprocess.Popen | None, timeout: float = 60) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{base}/healthz did not answer 200 within {timeout:.0f}s")
-
-
 def server_settle(process: subprocess.Popen, workers: int, timeout: float = 60) -> None:
     """Wait until every worker has booted (its CPU time stops growing), so boot is not counted."""
     deadline, last = time.monotonic() + timeout, -1.0
@@ -382,16 +322,7 @@ def server_settle(process: subprocess.Popen, workers: int, timeout: float = 60) 
         time.sleep(0.5)
 
 
-def server_stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
+# The study ------------------------------------------------------------------------------------------
 def study_make(artworks: int, items: int):
     """An open study from the template with `artworks` tiny generated images."""
     from django.core.files.base import ContentFile
@@ -494,7 +425,7 @@ def report(args, tally: Tally, elapsed: float, server: str, cpu: dict, checks: l
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m annotations.loadbench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
     parser.add_argument("--pause", type=float, default=0.0, help="mean pause before each submission, seconds")
@@ -512,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="artalign-loadbench-"))
     media_root = Path(os.environ["MEDIA_ROOT"]) if args.url and os.environ.get("MEDIA_ROOT") else scratch / "media"
     env = server_env(media_root, scratch / "var", scratch / "static")
-    os.environ.update({"MEDIA_ROOT": str(media_root), "VAR_DIR": env["VAR_DIR"]})
+    # This process reads and writes the database with the server's settings (DEBUG off needs a key).
+    os.environ.update({"MEDIA_ROOT": str(media_root), "VAR_DIR": env["VAR_DIR"], "SECRET_KEY": env["SECRET_KEY"]})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
