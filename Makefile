@@ -1,11 +1,13 @@
 # The two commands of the README: `make demo` (embedded: SQLite, Celery eager) and `make test`.
+# `make install` (and demo, serve-prod) installs what a deployment needs (requirements.txt); `make test`
+# and `make lint` add the tests', benchmarks' and linters' packages (requirements-dev.txt) to the same venv.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install js serve-prod
+.PHONY: demo test lint install install-dev js serve-prod
 
 install: $(VENV)/.installed
 
@@ -15,14 +17,27 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
+# Its own stamp, so that `make test` after `make demo` still installs the dev packages, and a change to
+# requirements.txt (which remakes .installed) reinstalls both.
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 demo: export DEBUG ?= true
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --host http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install js
+test: install-dev js
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (rules in pyproject.toml) over the tree, mypy with django-stubs over the modules pyproject.toml lists.
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # axe-core (package.json) for the browser tests' accessibility audits. Without npm, or offline, the
 # audits are skipped with the reason (under CI they fail: .ci/run installs npm first).

@@ -130,6 +130,7 @@ def _fill(templates: Sequence[str], **values) -> list[str]:
 
 def _scale_points(spec: DimensionSpec) -> list[tuple[float, list[str]]]:
     """(value, prompts) per scale point; see the module docstring for which points."""
+    assert spec.scale_min is not None and spec.scale_max is not None  # a rating spec has both (__post_init__)
     templates = spec.prompts or (DEFAULT_ANCHOR_PROMPTS if spec.anchors else DEFAULT_POINT_PROMPTS)
     bounds = {"min": _num(spec.scale_min), "max": _num(spec.scale_max)}
     if any("{label}" in t or "{anchor}" in t for t in templates):
