@@ -11,11 +11,11 @@ from rest_framework.views import APIView
 from annotations.api import StudyScoped
 from annotations.serializers import ErrorsSerializer
 
-from . import points
 from .bundle import KINDS, NoReport, export_file
-from .dashboard import report_latest, stratum_parse
-from .figures import json_ready
+from .dashboard import dimension_points, stratum_parse
+from .loader import report_latest
 from .models import Report
+from .report_figures import json_ready
 from .reports import SEED_MAX, NothingToReport, ReportOptions, report_create
 
 
@@ -83,18 +83,10 @@ class DimensionPoints(StudyScoped, APIView):
         report = report_latest(study)
         if report is None:
             raise Http404("No stored report")
-        content = report.content
-        arrays = points.dimension_arrays(study, content, dimension)
-        if arrays is None:
+        found = dimension_points(study, report, dimension, stratum_parse(request.query_params.get("stratum")))
+        if found is None:
             raise Http404("No such dimension")
-        stratum = stratum_parse(request.query_params.get("stratum"))
-        models = content["dimensions"].get(dimension, {}).get("models", {})
-        return Response(json_ready({
-            "report": report.pk, "dimension": dimension, "stratum": "=".join(stratum) if stratum else None,
-            "scatters": points.scatters(arrays, stratum, models),
-            "shares": points.share_scatters(arrays, stratum, models),
-            "disagreements": points.disagreements(arrays, stratum),
-        }))
+        return Response(json_ready(found))
 
 
 class ExportDownload(StudyScoped, APIView):

@@ -23,8 +23,8 @@ from annotations.exports import (CHECK_COLUMNS, JUDGEMENT_COLUMNS, PARTICIPANT_C
 from annotations.models import Study
 from clipworker.exports import PREDICTION_COLUMNS, predictions_rows
 
-from .dashboard import report_latest
-from .render import report_html
+from .loader import report_latest
+from .render_report import report_html
 
 BUNDLE_SCHEMA = "artalign-bundle/1"
 KINDS = ("judgements", "predictions", "participants", "attention-checks", "report-json", "report-html", "bundle")

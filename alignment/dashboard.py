@@ -1,30 +1,52 @@
-"""Selectors for the alignment dashboard: the latest stored report turned into what the page shows
-(figures first as SVG charts, numbers beside them), optionally for one stratum.
+"""Dashboard selectors, the last step of alignment's pipeline: a stored report (and, for the points,
+the study's rows coded into arrays) turned into what the page shows, figures first as SVG charts,
+numbers beside them, optionally for one stratum.
 
-The figures come from the stored report (`Report.content`); only the per-artwork points of the
-scatters and of a stratum's disagreement list are read again (`alignment.points`).
+The figures come from the stored report (`Report.content`); a page reads the study's rows once
+(`loader.study_rows`) for what the report does not keep: whether the data changed since, and the
+per-artwork points of the scatters and a stratum's disagreement list (`dashboard_points`).
 """
 from __future__ import annotations
 
 from django.utils.safestring import mark_safe
 
-from annotations.models import Judgement, Study
-from clipworker.models import Prediction
+from annotations.models import Study
 
-from . import charts, points
+from .coding import dimension_arrays_as_reported
+from .dashboard_points import disagreements, scatters, share_scatters
+from .loader import artworks_by_external_id, study_dimension, study_rows
 from .models import Report
-from .render import _humans_rows, _strata_rows, fmt, fmt_ci, forest_svg
+from .render_report import fmt, fmt_ci, forest_svg, humans_rows, strata_rows
+from .render_svg import ceiling_svg, heatmap_svg, scatter_svg
+from .rows import StudyRows
 
 
-def report_latest(study: Study) -> Report | None:
-    return study.alignment_reports.order_by("-created_at", "-id").first()
+def dashboard_page(study: Study, content: dict, key: str, stratum: tuple[str, str] | None) -> dict:
+    """The dashboard's context for a stored report's content, one dimension `key` and an optional stratum; the
+    study's rows are read once, for the staleness note and the dimension's points."""
+    rows = study_rows(study)
+    return {"strata": strata_options(content), "stale": report_staleness(rows, content),
+            "overview": overview(content, stratum), "detail": dimension_detail(study, rows, content, key, stratum)}
 
 
-def report_staleness(study: Study, content: dict) -> list[str]:
-    """What changed since the report was computed (counts only: cheap, and enough to say 'recompute')."""
+def dimension_points(study: Study, report: Report, key: str, stratum: tuple[str, str] | None) -> dict | None:
+    """Per artwork, for the report's options: the scatters, the share scatters and the largest
+    disagreements of one dimension (None: no such dimension)."""
+    dim = study_dimension(study, key)
+    if dim is None:
+        return None
+    content = report.content
+    arrays = dimension_arrays_as_reported(dim, study_rows(study), content["options"])
+    models = content["dimensions"].get(key, {}).get("models", {})
+    return {"report": report.pk, "dimension": key, "stratum": "=".join(stratum) if stratum else None,
+            "scatters": scatters(arrays, stratum, models), "shares": share_scatters(arrays, stratum, models),
+            "disagreements": disagreements(arrays, stratum)}
+
+
+def report_staleness(rows: StudyRows, content: dict) -> list[str]:
+    """What changed since the report was computed (counts only: enough to say 'recompute')."""
     notes = []
-    judgements = Judgement.objects.filter(dimension__study=study).count()
-    predictions = Prediction.objects.filter(dimension__study=study).count()
+    judgements, predictions = len(rows.judgements), len(rows.predictions)
     then = content["inputs"]
     if judgements != then["judgements"]["count"]:
         notes.append(f"{judgements} judgements are stored now, {then['judgements']['count']} when it was computed")
@@ -114,14 +136,14 @@ def _confusions(dim: dict) -> list[dict]:
         confusion = (m.get("vs_majority") or {}).get("confusion")
         if confusion:
             out.append({"model": key, "stand_in": bool(m.get("is_stand_in")),
-                        "svg": mark_safe(charts.heatmap_svg(confusion["labels"], confusion["matrix"],
+                        "svg": mark_safe(heatmap_svg(confusion["labels"], confusion["matrix"],
                                                             rows_title=confusion["rows"], columns_title=key))})
     return out
 
 
 def _scatter_svgs(items: list[dict], caption: str) -> list[dict]:
     return [{"model": s["model"], "stand_in": s["stand_in"], "n": len(s["points"]),
-             "svg": mark_safe(charts.scatter_svg(s["points"], x_title=s["x_title"], y_title=s["y_title"],
+             "svg": mark_safe(scatter_svg(s["points"], x_title=s["x_title"], y_title=s["y_title"],
                                                  x_range=s["x_range"], y_range=s["y_range"],
                                                  caption=caption.format(n=len(s["points"]))))} for s in items]
 
@@ -135,7 +157,7 @@ def _thumbnail_url(artwork) -> str:
 
 def _top_items(study: Study, tops: dict[str, list[dict]], dim: dict) -> list[dict]:
     ids = {item["artwork"] for top in tops.values() for item in top}
-    images = {a.external_id: a for a in study.artworks.filter(external_id__in=ids)}
+    images = artworks_by_external_id(study, ids)
     out = []
     for key, top in tops.items():
         items = []
@@ -153,22 +175,24 @@ def _top_items(study: Study, tops: dict[str, list[dict]], dim: dict) -> list[dic
     return out
 
 
-def dimension_detail(study: Study, content: dict, key: str, stratum: tuple[str, str] | None) -> dict | None:
+def dimension_detail(study: Study, rows: StudyRows, content: dict, key: str,
+                     stratum: tuple[str, str] | None) -> dict | None:
     """One dimension: people's figures, the ceiling strip, confusion heatmaps, scatters and the largest
     disagreements (for a stratum: its scatters and disagreements; the rest stays overall)."""
     dim = content["dimensions"].get(key)
     if dim is None:
         return None
-    rows, metric = _ceiling_rows(dim)
-    ceiling = charts.ceiling_svg(rows, metric=metric or "agreement") if any(r["people"] for r in rows) else ""
-    arrays = points.dimension_arrays(study, content, key) if dim["n_artworks"] else None
+    people_rows, metric = _ceiling_rows(dim)
+    ceiling = ceiling_svg(people_rows, metric=metric or "agreement") if any(r["people"] for r in people_rows) else ""
+    study_dim = study_dimension(study, key) if dim["n_artworks"] else None
+    arrays = dimension_arrays_as_reported(study_dim, rows, content["options"]) if study_dim is not None else None
     if arrays is not None:
-        scatters = _scatter_svgs(points.scatters(arrays, stratum, dim["models"]), "{n} artworks")
-        shares = _scatter_svgs(points.share_scatters(arrays, stratum, dim["models"]), "{n} artworks (aggregated shares)")
-        tops = points.disagreements(arrays, stratum) if stratum else {
+        scatter_items = _scatter_svgs(scatters(arrays, stratum, dim["models"]), "{n} artworks")
+        shares = _scatter_svgs(share_scatters(arrays, stratum, dim["models"]), "{n} artworks (aggregated shares)")
+        tops = disagreements(arrays, stratum) if stratum else {
             k: (m.get("divergence") or {}).get("top") or [] for k, m in dim["models"].items()}
     else:
-        scatters, shares, tops = [], [], {}
+        scatter_items, shares, tops = [], [], {}
     part = _stratum_of(dim, stratum)
     stratum_rows = []
     if part is not None:
@@ -179,8 +203,8 @@ def dimension_detail(study: Study, content: dict, key: str, stratum: tuple[str, 
             stratum_rows.append(("note", part["note"]))
     return {
         "key": key, "kind": dim["kind"], "level": dim["level"], "labels": dim["labels"], "notes": dim["notes"],
-        "humans": _humans_rows(dim["humans"]), "stratum": part, "stratum_rows": stratum_rows,
-        "ceiling": mark_safe(ceiling), "confusions": _confusions(dim), "scatters": scatters, "shares": shares,
+        "humans": humans_rows(dim["humans"]), "stratum": part, "stratum_rows": stratum_rows,
+        "ceiling": mark_safe(ceiling), "confusions": _confusions(dim), "scatters": scatter_items, "shares": shares,
         "disagreements": [t for t in _top_items(study, {k: v for k, v in tops.items() if v}, dim)],
-        "strata": _strata_rows(dim), "experts": dim.get("experts"),
+        "strata": strata_rows(dim), "experts": dim.get("experts"),
     }

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_GET, require_POST
 from annotations.selectors import study_for_user
 
 from .bundle import KINDS, NoReport, export_file
-from .dashboard import (dimension_detail, overview, report_latest, report_staleness, strata_options,
-                        stratum_parse)
+from .dashboard import dashboard_page, stratum_parse
 from .forms import ReportOptionsForm
+from .loader import report_latest
 from .reports import NothingToReport, report_create
 
 
@@ -27,11 +27,9 @@ def dashboard(request, slug: str):
         stratum = stratum_parse(request.GET.get("stratum"))
         context |= {
             "content": content, "keys": keys, "key": key, "stratum": stratum,
-            "stratum_raw": request.GET.get("stratum", ""), "strata": strata_options(content),
-            "stale": report_staleness(study, content), "overview": overview(content, stratum),
-            "detail": dimension_detail(study, content, key, stratum),
+            "stratum_raw": request.GET.get("stratum", ""),
             "form": ReportOptionsForm(initial=ReportOptionsForm.initial_from(content["options"])),
-        }
+        } | dashboard_page(study, content, key, stratum)
     return render(request, "alignment/dashboard.html", context)
 
 

@@ -20,6 +20,7 @@ from .forms import ArtworkUploadForm, JudgementUploadForm, MemberForm, StatusFor
 from .progress import participants_progress, study_progress
 from .selectors import studies_for_user, study_artworks, study_for_user, study_summary
 from .studies import StudySpecError, study_create, study_spec_parse, study_template_load
+from .svg import histogram_svg
 from .tables import ImportFailed
 from .uploads import artworks_upload, judgements_upload
 
@@ -176,8 +177,6 @@ def study_members(request, slug: str):
 
 
 def _progress_context(study) -> dict:
-    from alignment.charts import histogram_svg  # drawing only; annotations reads no alignment data
-
     progress = study_progress(study)
     bins = [(str(b["judges"]), b["artworks"]) for b in progress["histogram"]]
     return {"study": study, "progress": progress, "participants": participants_progress(study),

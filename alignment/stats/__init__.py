@@ -6,6 +6,17 @@ shape (n_units,). Random procedures take a ``seed`` and give the same numbers fo
 """
 
 from .agreement import cohen_kappa, fleiss_kappa, pairwise_cohen_kappa, percent_agreement
+from .ceiling import (
+    DEFAULT_METRIC,
+    Metric,
+    human_ceiling,
+    leave_one_out_agreement,
+    leave_one_out_references,
+    model_agreement,
+    model_leave_one_out_agreement,
+)
+from .classification import accuracy, auc, confusion_matrix, macro_f1, signal_detection
+from .correlation import rowwise_pearson, spearman, spearman_brown, spearman_ci, split_half_reliability
 from .reliability import (
     LEVELS,
     Level,
@@ -20,17 +31,6 @@ from .reliability import (
     unit_coincidences,
     unit_value_counts,
 )
-from .ceiling import (
-    DEFAULT_METRIC,
-    Metric,
-    human_ceiling,
-    leave_one_out_agreement,
-    leave_one_out_references,
-    model_agreement,
-    model_leave_one_out_agreement,
-)
-from .classification import accuracy, auc, confusion_matrix, macro_f1, signal_detection
-from .correlation import rowwise_pearson, spearman, spearman_brown, spearman_ci, split_half_reliability
 from .votes import Ties, jensen_shannon, majority_from_counts, majority_labels, mean_ratings, vote_counts
 
 __all__ = [

@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from sklearn.metrics import cohen_kappa_score
 
-from .reliability import _as_reliability_data, unit_value_counts
+from .reliability import as_reliability_data, unit_value_counts
 
 
 def fleiss_kappa(counts: ArrayLike) -> float:
@@ -108,7 +108,7 @@ def pairwise_cohen_kappa(data: ArrayLike, min_overlap: int = 2) -> float:
 
     Reference: Light (1971), Psychological Bulletin 76(5); Conger (1980).
     """
-    data = _as_reliability_data(data)
+    data = as_reliability_data(data)
     n_raters, n_units = data.shape
     rater, unit = np.nonzero(~np.isnan(data))
     label = data[rater, unit]

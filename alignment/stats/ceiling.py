@@ -20,8 +20,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from .agreement import cohen_kappa
 from .classification import accuracy, finite_pairs
-from .reliability import Level, _as_reliability_data, _check_level
-from .correlation import _correlation
+from .correlation import correlation_of
+from .reliability import Level, as_reliability_data, check_level
 from .votes import Ties, majority_from_counts, vote_counts
 
 Metric = Literal["kappa", "accuracy", "spearman", "pearson"]
@@ -39,7 +39,7 @@ def _score(a: ArrayLike, b: ArrayLike, metric: Metric) -> float:
     if metric == "accuracy":
         return accuracy(a, b)
     if metric in ("spearman", "pearson"):
-        return _correlation(*finite_pairs(a, b), metric)
+        return correlation_of(*finite_pairs(a, b), metric)
     raise ValueError(f"metric must be one of kappa, accuracy, spearman, pearson; got {metric!r}")
 
 
@@ -64,8 +64,8 @@ def leave_one_out_references(
     Returns:
         Shape (n_raters, n_units).
     """
-    _check_level(level)
-    data = _as_reliability_data(data)
+    check_level(level)
+    data = as_reliability_data(data)
     present = ~np.isnan(data)
     if level == "nominal":
         n_categories = _n_categories(data)
@@ -110,7 +110,7 @@ def leave_one_out_agreement(
         Shape (n_raters,); NaN for raters with too few shared units for the metric.
     """
     metric = metric or DEFAULT_METRIC[level]
-    data = _as_reliability_data(data)
+    data = as_reliability_data(data)
     references = leave_one_out_references(data, level, ties=ties, seed=seed)
     return np.array([_score(data[r], references[r], metric) for r in range(data.shape[0])])
 
@@ -138,7 +138,7 @@ def model_leave_one_out_agreement(
         The mean score; NaN when no rater seat gives a defined score.
     """
     metric = metric or DEFAULT_METRIC[level]
-    data = _as_reliability_data(data)
+    data = as_reliability_data(data)
     model = np.asarray(model, dtype=float)
     if model.shape != (data.shape[1],):
         raise ValueError(f"model must have shape ({data.shape[1]},); got {model.shape}")
@@ -160,9 +160,9 @@ def model_agreement(
     Not comparable with the human ceiling: the full consensus includes one judge more than any
     leave-one-out consensus. Use ``model_leave_one_out_agreement`` for that comparison.
     """
-    _check_level(level)
+    check_level(level)
     metric = metric or DEFAULT_METRIC[level]
-    data = _as_reliability_data(data)
+    data = as_reliability_data(data)
     model = np.asarray(model, dtype=float)
     if level == "nominal":
         reference = majority_from_counts(vote_counts(data, _n_categories(data)), ties=ties, seed=seed)

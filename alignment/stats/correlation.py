@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.stats import pearsonr, rankdata, spearmanr
 
 from .classification import finite_pairs
-from .reliability import _as_reliability_data, percentile_interval
+from .reliability import as_reliability_data, percentile_interval
 
 _BLOCK_CELLS = 4_000_000  # resample rows drawn per block: bounds memory to a few arrays of this size
 
@@ -23,15 +23,16 @@ def rowwise_pearson(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
 
     r = sum (a - ā)(b - b̄) / sqrt(sum (a - ā)² sum (b - b̄)²); NaN for a constant row.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
+    a_arr, b_arr = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    da = a_arr - a_arr.mean(axis=-1, keepdims=True)  # a - ā
+    db = b_arr - b_arr.mean(axis=-1, keepdims=True)  # b - b̄
+    denominator = np.sqrt((da * da).sum(axis=-1) * (db * db).sum(axis=-1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, (a * b).sum(axis=-1) / denominator, np.nan)
+        return np.where(denominator > 0, (da * db).sum(axis=-1) / denominator, np.nan)
 
 
-def _correlation(x: NDArray[np.float64], y: NDArray[np.float64], method: str) -> float:
+def correlation_of(x: NDArray[np.float64], y: NDArray[np.float64], method: str) -> float:
+    """Spearman's or Pearson's r of paired, finite vectors; NaN below 3 pairs or for a constant vector."""
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
     if method == "spearman":
@@ -43,7 +44,7 @@ def _correlation(x: NDArray[np.float64], y: NDArray[np.float64], method: str) ->
 
 def spearman(x: ArrayLike, y: ArrayLike) -> float:
     """Spearman's rho (Pearson's r of average ranks); NaN pairs dropped; NaN if < 3 pairs or constant."""
-    return _correlation(*finite_pairs(x, y), "spearman")
+    return correlation_of(*finite_pairs(x, y), "spearman")
 
 
 def spearman_ci(x: ArrayLike, y: ArrayLike, n_boot: int = 1000, seed: int = 0, ci: float = 0.95) -> dict:
@@ -68,7 +69,7 @@ def spearman_ci(x: ArrayLike, y: ArrayLike, n_boot: int = 1000, seed: int = 0, c
     """
     x, y = finite_pairs(x, y)
     n = int(x.size)
-    value = _correlation(x, y, "spearman")
+    value = correlation_of(x, y, "spearman")
     if np.isnan(value):
         return {"value": value, "ci": (float("nan"), float("nan")), "n": n, "n_boot": n_boot, "ci_level": ci}
     rng = np.random.default_rng(seed)
@@ -113,7 +114,7 @@ def split_half_reliability(
 
     Reference: Spearman (1910) and Brown (1910), British Journal of Psychology 3.
     """
-    data = _as_reliability_data(data)
+    data = as_reliability_data(data)
     present = ~np.isnan(data)
     used = present.sum(axis=0) >= 2
     data, present = data[:, used], present[:, used]
@@ -127,7 +128,7 @@ def split_half_reliability(
         in_b = present & ~in_a
         mean_a = np.where(in_a, data, 0.0).sum(axis=0) / in_a.sum(axis=0)
         mean_b = np.where(in_b, data, 0.0).sum(axis=0) / in_b.sum(axis=0)
-        r_half[split] = _correlation(mean_a, mean_b, method)
+        r_half[split] = correlation_of(mean_a, mean_b, method)
     corrected = spearman_brown(r_half)
     return {
         "value": float(np.nanmean(corrected)) if np.isfinite(corrected).any() else float("nan"),

@@ -30,14 +30,16 @@ _DENSE_MAX_CELLS = 10_000_000
 _BLOCK = 128
 
 
-def _as_reliability_data(data: ArrayLike) -> NDArray[np.float64]:
+def as_reliability_data(data: ArrayLike) -> NDArray[np.float64]:
+    """`data` as a float (n_raters, n_units) array; raises ValueError for any other shape."""
     data = np.asarray(data, dtype=float)
     if data.ndim != 2:
         raise ValueError(f"reliability data must be 2-D (n_raters, n_units); got shape {data.shape}")
     return data
 
 
-def _check_level(level: str) -> None:
+def check_level(level: str) -> None:
+    """Raise ValueError unless `level` is one of LEVELS (every level-taking function checks first)."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}; got {level!r}")
 
@@ -53,7 +55,7 @@ def unit_value_counts(data: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.fl
         ``values[v]``, shape (n_units, V); ``values`` are the distinct non-missing values,
         sorted, shape (V,).
     """
-    data = _as_reliability_data(data)
+    data = as_reliability_data(data)
     present = ~np.isnan(data)
     values = np.unique(data[present])
     n_units, n_values = data.shape[1], len(values)
@@ -130,7 +132,7 @@ def difference_matrix(values: ArrayLike, level: Level, n_c: ArrayLike | None = N
 
     Reference: Krippendorff (2011), section E ("difference functions").
     """
-    _check_level(level)
+    check_level(level)
     values = np.asarray(values, dtype=float)
     c, k = values[:, None], values[None, :]
     if level == "nominal":
@@ -198,8 +200,8 @@ def alpha(data: ArrayLike, level: Level) -> float:
 
     Reference: Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability".
     """
-    _check_level(level)
-    data = _as_reliability_data(data)
+    check_level(level)
+    data = as_reliability_data(data)
     n_uv, _ = unit_value_counts(data)
     if _pairable_values(n_uv) < 2:
         return float("nan")
@@ -235,7 +237,7 @@ def bootstrap_counts(n_units: int, n_boot: int, seed: int = 0) -> NDArray[np.flo
 
 def pairable_units(data: ArrayLike) -> NDArray[np.bool_]:
     """Mask of units with at least two values, shape (n_units,): the units alpha can use."""
-    data = _as_reliability_data(data)
+    data = as_reliability_data(data)
     return (~np.isnan(data)).sum(axis=0) >= 2
 
 
@@ -261,8 +263,8 @@ def alpha_replicates(data: ArrayLike, level: Level, n_boot: int = 1000, seed: in
 
     Reference: Efron & Tibshirani (1993), "An Introduction to the Bootstrap", ch. 6, 13.
     """
-    _check_level(level)
-    data = _as_reliability_data(data)
+    check_level(level)
+    data = as_reliability_data(data)
     data = data[:, pairable_units(data)]
     n_uv, values = unit_value_counts(data)
     n_units, n_values = n_uv.shape

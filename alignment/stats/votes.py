@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import jensenshannon
 
-from .reliability import _as_reliability_data
+from .reliability import as_reliability_data
 
 Ties = Literal["random", "lowest", "drop"]
 
@@ -30,7 +30,7 @@ def vote_counts(data: ArrayLike, n_categories: int) -> NDArray[np.int64]:
     Raises:
         ValueError: if a value is not an integer code in 0..K-1.
     """
-    data = _as_reliability_data(data)
+    data = as_reliability_data(data)
     rater, unit = np.nonzero(~np.isnan(data))
     codes = data[rater, unit]
     if codes.size and (np.any(codes != np.round(codes)) or codes.min() < 0 or codes.max() >= n_categories):
@@ -100,7 +100,7 @@ def mean_ratings(data: ArrayLike) -> NDArray[np.float64]:
     Returns:
         Shape (n_units,); NaN for units nobody rated (without a warning).
     """
-    data = _as_reliability_data(data)
+    data = as_reliability_data(data)
     present = ~np.isnan(data)
     n = present.sum(axis=0)
     total = np.where(present, data, 0.0).sum(axis=0)

@@ -80,7 +80,7 @@ def test_a_report_older_than_the_data_says_so(client, owner, reported):
 
 
 def test_chart_text_is_escaped_and_undefined_values_are_left_out():
-    from alignment import charts
+    from alignment import render_svg as charts
 
     svg = charts.scatter_svg([(0.1, 0.2, "<script>"), (None, 0.3, "x"), (float("nan"), 1, "y")],
                              x_title="a & b", y_title="c")

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from alignment import stats
 from alignment.models import Report
-from alignment.render import report_csv, report_html
+from alignment.render_report import report_csv, report_html
 from alignment.reports import NothingToReport, ReportOptions, report_build, report_create, report_json
 from annotations.imports import judgements_import
 from annotations.models import Artwork, Assignment, AttentionCheck, ExpertLabel, Judgement, Participant, Session

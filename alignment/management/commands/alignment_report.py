@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from alignment.render import report_csv, report_html
+from alignment.render_report import report_csv, report_html
 from alignment.reports import NothingToReport, ReportOptions, report_create
 from annotations.models import Study
 

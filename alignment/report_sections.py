@@ -1,17 +1,22 @@
-"""One dimension's section of a report, assembled from arrays (no Django).
+"""The report builder: arrays in, the report's JSON content out (no Django, no queries).
 
-`alignment.reports` builds a `DimensionArrays` from the database; `dimension_report` turns it into
-the JSON-ready section documented in docs/report-schema.md (`dimensions.<key>`).
+`dimension_report` turns one dimension's `DimensionArrays` (made by `alignment.coding`) into its
+section (`dimensions.<key>`, docs/report-schema.md) from the figure definitions in `report_figures`
+and `report_strata`; `inputs_section` fingerprints the loaded rows, so two reports of the same
+inputs say so. `alignment.reports` calls them in order: load, code, build, store.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
-from numpy.typing import NDArray
 
-from .figures import (
-    SubDimension,
+from .arrays import DimensionArrays, SubDimension
+from .rows import StudyRows
+from .report_figures import (
     humans_figures,
     humans_vs_experts,
     leave_one_out,
@@ -21,7 +26,9 @@ from .figures import (
     signal_detection_humans,
     truth_of,
 )
-from .strata import artwork_strata, rater_strata, shares_figures
+from .report_strata import artwork_strata, rater_strata, shares_figures
+
+STATS_PACKAGES = ("numpy", "scipy", "scikit-learn", "krippendorff")
 
 # Figures averaged over the tags of a multi-label dimension, for its dimension-level summary.
 HUMAN_TAG_MEANS = ["fleiss_kappa.value", "percent_agreement", "pairwise_cohen_kappa", "leave_one_out.median",
@@ -31,34 +38,6 @@ MODEL_TAG_MEANS = ["n_artworks", "vs_majority.accuracy", "vs_majority.macro_f1",
                    "human_ceiling.model", "human_ceiling.percentile", "vs_human_mean.spearman.value",
                    "vs_experts.accuracy", "vs_experts.cohen_kappa", "signal_detection.d_prime",
                    "signal_detection.auc", "divergence.mean"]
-
-
-@dataclass
-class DimensionArrays:
-    """Everything a dimension's section is computed from.
-
-    subs: one sub-dimension, or one binary sub-dimension per tag (multi-label).
-    unit_groups: artwork stratum field (origin, style, period, generator) -> value per unit ("" = none).
-    rater_groups: "expertise.<key>" -> value per rater ("" = not answered).
-    shares: (n_units,) aggregated human share per artwork (NaN = none), with share_scores: model key ->
-        (score name, (n_units,) the model's probability of the share's label).
-    """
-
-    key: str
-    kind: str
-    level: str
-    labels: list[str]
-    scale: dict | None
-    subs: list[SubDimension]
-    unit_groups: dict[str, list[str]]
-    rater_groups: dict[str, list[str]]
-    truth_sources: dict[str, int] = field(default_factory=dict)
-    positive_label: str | None = None
-    shares: NDArray[np.float64] | None = None
-    share_field: str | None = None
-    share_label: str | None = None
-    share_scores: dict[str, tuple[str, NDArray[np.float64]]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
 
 def _sub_section(sub: SubDimension, *, n_boot: int, seed: int) -> tuple[dict, dict, dict | None]:
@@ -76,7 +55,7 @@ def _sub_section(sub: SubDimension, *, n_boot: int, seed: int) -> tuple[dict, di
 
 def dimension_report(arrays: DimensionArrays, model_meta: dict[str, dict], *, n_boot: int, seed: int,
                      min_stratum_items: int) -> dict:
-    """The JSON-ready section of one dimension (NaN still present; `figures.json_ready` removes it)."""
+    """The JSON-ready section of one dimension (NaN still present; `report_figures.json_ready` removes it)."""
     subs = arrays.subs
     sections = [_sub_section(sub, n_boot=n_boot, seed=seed) for sub in subs]
     n_units = len(subs[0].units)
@@ -104,7 +83,7 @@ def dimension_report(arrays: DimensionArrays, model_meta: dict[str, dict], *, n_
         humans, models_, experts_humans = sections[0]
         models = {key: model_meta[key] | figures for key, figures in models_.items()}
     if not humans["n_judgements"]:
-        humans["note"] = ("no per-judge judgements" + (f"; see `shares` for the aggregated human data"
+        humans["note"] = ("no per-judge judgements" + ("; see `shares` for the aggregated human data"
                                                        if arrays.shares is not None else ""))
     experts = None
     if arrays.truth_sources:
@@ -129,4 +108,48 @@ def dimension_report(arrays: DimensionArrays, model_meta: dict[str, dict], *, n_
         "shares": shares,
         "strata": strata,
         "notes": arrays.notes,
+    }
+
+
+def _sha256(rows) -> str:
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _versions() -> dict:
+    found = {}
+    for name in STATS_PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found | {"python": platform.python_version()}
+
+
+def inputs_section(rows: StudyRows, dims: dict, excluded: set[int], *, seed: int, n_boot: int) -> dict:
+    """The report's `inputs`: counts and SHA-256 of every row it read (in external ids, sorted), the
+    models, the seed and the package versions: two reports with equal inputs had the same data.
+
+    `rows` are all the study's rows (before exclusions); `dims`: dimension id -> dimension.
+    """
+    arts, people = rows.artworks, rows.participants
+    judgement_rows = sorted([people[j["participant_id"]]["external_id"], arts[j["artwork_id"]]["external_id"],
+                             dims[j["dimension_id"]].key, j["value"], j["response_ms"]] for j in rows.judgements)
+    prediction_rows = sorted([arts[p["artwork_id"]]["external_id"], dims[p["dimension_id"]].key, p["model_name"],
+                              p["revision"], p["method"], p["probs"], p["label"], p["expected"], p["prompts_hash"]]
+                             for p in rows.predictions)
+    expert_rows = sorted([arts[e["artwork_id"]]["external_id"], dims[e["dimension_id"]].key, e["value"]]
+                         for e in rows.experts)
+    share_fields = sorted({d.extra["human_share_field"] for d in dims.values() if d.extra.get("human_share_field")})
+    share_rows = sorted([a["external_id"], f, a["metadata"].get(f)] for a in arts.values() for f in share_fields
+                        if isinstance(a["metadata"], dict) and f in a["metadata"])
+    used = [j for j in rows.judgements if j["participant_id"] not in excluded]
+    return {
+        "judgements": {"count": len(rows.judgements), "used": len(used), "sha256": _sha256(judgement_rows)},
+        "expert_labels": {"count": len(expert_rows), "sha256": _sha256(expert_rows)},
+        "shares": {"fields": share_fields, "count": len(share_rows), "sha256": _sha256(share_rows)},
+        "predictions": {"count": len(prediction_rows), "sha256": _sha256(prediction_rows)},
+        "models": [{"key": key} | meta for key, meta in rows.models.items()],
+        "seed": seed,
+        "n_boot": n_boot,
+        "versions": _versions(),
     }

@@ -1,5 +1,5 @@
 """Figures per stratum (artworks by origin, style, period, generator; people by expertise) and
-rank correlations with aggregated human shares. Pure numpy over `figures.SubDimension`s.
+rank correlations with aggregated human shares. Pure numpy over `arrays.SubDimension`s.
 
 A stratum gets a subset of the figures, to stay cheap on many strata: people's alpha with its
 interval, and per model the accuracy and kappa against the (stratum's) human majority, accuracy
@@ -11,7 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import stats
-from .figures import SubDimension, alpha_figure, human_centre, majority, mean_alpha, mean_of
+from .arrays import SubDimension
+from .report_figures import alpha_figure, human_centre, majority, mean_alpha, mean_of
 
 SHARES_NOTE = ("The shares are aggregated human data (per artwork, the share of judges who chose {label!r}); "
                "they hold no individual judgements, so agreement among judges (Krippendorff's alpha, kappas, "

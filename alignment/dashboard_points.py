@@ -1,34 +1,18 @@
-"""Per-artwork points behind the dashboard's scatters and disagreement lists.
+"""Dashboard selectors, per artwork: the points behind the dashboard's scatters and a stratum's
+disagreement list, from one dimension's arrays.
 
-A stored report keeps figures, not every artwork's values, so the points are read again from the
-database, through the very code the report is built with (`reports._load`, `_models`,
-`_dimension_arrays`, and `annotations.exclusions` with the rule parameters the report recorded):
-the scatter shows the pairs the report's Spearman was computed on, as long as the data did not
-change since (the dashboard says when it did).
+A stored report keeps figures, not every artwork's values, so the dashboard codes the study's rows
+again through the very coder the report is built with (`coding.dimension_arrays_as_reported`, with
+the exclusion rules the report recorded) and reads the points off those arrays here: the scatter
+shows the pairs the report's Spearman was computed on, as long as the data did not change since
+(the dashboard says when it did). No queries here.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from annotations.exclusions import ExclusionRules, exclusions_decide
-from annotations.models import Study
-
-from .dimension import DimensionArrays
-from .figures import SubDimension, _divergence, human_centre, score_name
-from .reports import _dimension_arrays, _load, _models
-
-
-def dimension_arrays(study: Study, content: dict, key: str) -> DimensionArrays | None:
-    """The arrays of one dimension, after the exclusions the report was computed with."""
-    dim = study.dimensions.filter(key=key).first()
-    if dim is None:
-        return None
-    data = _load(study)
-    models = _models(study, data["predictions"])
-    decided = exclusions_decide(data["participants"], data["judgements"], data["attention_checks"],
-                                ExclusionRules.from_options(content["options"]))
-    data["judgements"] = [j for j in data["judgements"] if not decided[j["participant_id"]].excluded]
-    return _dimension_arrays(dim, data, models)
+from .arrays import DimensionArrays, SubDimension
+from .report_figures import divergence, human_centre, score_name
 
 
 def stratum_subs(arrays: DimensionArrays, stratum: tuple[str, str] | None) -> tuple[list[SubDimension], np.ndarray]:
@@ -105,7 +89,7 @@ def disagreements(arrays: DimensionArrays, stratum: tuple[str, str] | None) -> d
     sub = subs[0]
     out = {}
     for model in sub.models:
-        found = _divergence(sub, model)
+        found = divergence(sub, model)
         if found and found["top"]:
             out[model.key] = found["top"]
     return out

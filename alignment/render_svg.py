@@ -1,8 +1,10 @@
-"""Hand-written SVG charts for the dashboard: no plotting library, no script, no network.
+"""Hand-written SVG charts of the alignment dashboard (renderers: report JSON and points in, SVG out):
+no plotting library, no script, no network.
 
 Each function returns one `<svg>` element as text with its colours inline, so a chart renders the
 same inside a page, a self-contained HTML file or on its own. Every text is escaped. Values that are
-None or not finite are left out of a chart (never drawn at 0).
+None or not finite are left out of a chart (never drawn at 0). The drawing primitives (and the
+progress page's histogram) are `annotations.svg`'s, the lowest app's, so both apps draw alike.
 """
 from __future__ import annotations
 
@@ -10,75 +12,10 @@ import math
 
 from django.utils.html import escape
 
-INK, MUTED, LINE, ACCENT = "#1d1d1f", "#6b6b70", "#e3e1dc", "#8a3b12"
-PERSON, MODEL, STAND_IN = "#9a9aa0", "#1f6fb2", "#c0392b"
-FONT = 'font-family="system-ui, sans-serif"'
+from annotations.svg import (ACCENT, INK, LINE, MODEL, PERSON, STAND_IN, nice_ticks, short, svg_document,
+                             svg_number, svg_text)
 
-
-def _ok(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _svg(width: float, height: float, label: str, body: list[str]) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{escape(label)}" {FONT}>'
-            f'<title>{escape(label)}</title>' + "".join(body) + "</svg>")
-
-
-def _text(x: float, y: float, text, *, anchor: str = "start", size: int = 11, fill: str = MUTED,
-          extra: str = "") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" text-anchor="{anchor}" {extra}>'
-            f'{escape(str(text))}</text>')
-
-
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering [lo, hi] (1, 2 or 5 times a power of ten apart)."""
-    if hi <= lo:
-        return [lo]
-    raw = (hi - lo) / max(1, count - 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    start = math.ceil(lo / step - 1e-9) * step
-    ticks, value = [], start
-    while value <= hi + 1e-9:
-        ticks.append(round(value, 10))
-        value += step
-    return ticks
-
-
-def _short(text: str, limit: int = 22) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-# Bars -------------------------------------------------------------------------------------------------
-def histogram_svg(bins: list[tuple[str, int]], *, x_title: str, y_title: str, highlight_from: int | None = None,
-                  width: int = 520, height: int = 220) -> str:
-    """Vertical bars, one per (label, count); bars from index `highlight_from` on in the accent colour."""
-    left, right, top, bottom = 44, 12, 14, 44
-    span_w, span_h = width - left - right, height - top - bottom
-    peak = max([count for _, count in bins] + [1])
-    ticks = nice_ticks(0, peak, 4)
-    y_max = max(ticks[-1], peak)
-    slot = span_w / max(1, len(bins))
-    body = []
-    for tick in ticks:
-        y = top + span_h - tick / y_max * span_h
-        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{LINE}"/>')
-        body.append(_text(left - 6, y + 4, f"{tick:g}", anchor="end"))
-    for i, (label, count) in enumerate(bins):
-        h = count / y_max * span_h
-        x = left + i * slot + slot * 0.12
-        colour = ACCENT if highlight_from is not None and i >= highlight_from else PERSON
-        body.append(f'<rect x="{x:.1f}" y="{top + span_h - h:.1f}" width="{slot * 0.76:.1f}" height="{h:.1f}" '
-                    f'fill="{colour}"><title>{escape(f"{label}: {count}")}</title></rect>')
-        if count:
-            body.append(_text(x + slot * 0.38, top + span_h - h - 3, count, anchor="middle", size=10, fill=INK))
-        body.append(_text(left + (i + 0.5) * slot, top + span_h + 14, label, anchor="middle", size=10))
-    body.append(_text(left + span_w / 2, height - 8, x_title, anchor="middle"))
-    body.append(_text(12, top + span_h / 2, y_title, anchor="middle",
-                      extra=f'transform="rotate(-90 12 {top + span_h / 2:.1f})"'))
-    return _svg(width, height, f"{y_title} by {x_title}", body)
+__all__ = ["ceiling_svg", "heatmap_svg", "scatter_svg", "bar_svg", "nice_ticks"]
 
 
 # The human ceiling: the model as one dot among the people ---------------------------------------------------
@@ -88,7 +25,7 @@ def ceiling_svg(rows: list[dict], *, metric: str, width: int = 720) -> str:
 
     rows: [{"name", "people": [(participant, value)], "models": [(model key, value, is_stand_in)]}]
     """
-    values = [v for r in rows for _, v in r["people"] if _ok(v)] + [v for r in rows for _, v, _ in r["models"] if _ok(v)]
+    values = [v for r in rows for _, v in r["people"] if svg_number(v)] + [v for r in rows for _, v, _ in r["models"] if svg_number(v)]
     lo = min([0.0] + values)
     lo = math.floor(lo * 5) / 5
     hi = 1.0
@@ -100,38 +37,38 @@ def ceiling_svg(rows: list[dict], *, metric: str, width: int = 720) -> str:
         return left + (v - lo) / (hi - lo) * span
 
     stand_ins = {stand_in for r in rows for _, _, stand_in in r["models"]}
-    body = [_text(10, 16, "●", fill=PERSON, size=13), _text(24, 16, "a person (against the others)")]
+    body = [svg_text(10, 16, "●", fill=PERSON, size=13), svg_text(24, 16, "a person (against the others)")]
     legend_x = 220
     if False in stand_ins:
-        body += [_text(legend_x, 16, "◆", fill=MODEL, size=13),
-                 _text(legend_x + 14, 16, "a model (against the same consensuses)")]
+        body += [svg_text(legend_x, 16, "◆", fill=MODEL, size=13),
+                 svg_text(legend_x + 14, 16, "a model (against the same consensuses)")]
         legend_x += 250
     if True in stand_ins:
-        body += [_text(legend_x, 16, "◆", fill=STAND_IN, size=13),
-                 _text(legend_x + 14, 16, "stand-in model, random weights")]
+        body += [svg_text(legend_x, 16, "◆", fill=STAND_IN, size=13),
+                 svg_text(legend_x + 14, 16, "stand-in model, random weights")]
     for tick in nice_ticks(lo, hi, 6):
         body.append(f'<line x1="{x(tick):.1f}" y1="{top - 8}" x2="{x(tick):.1f}" y2="{height - 36}" stroke="{LINE}"/>')
-        body.append(_text(x(tick), height - 22, f"{tick:g}", anchor="middle"))
-    body.append(_text(left + span / 2, height - 5, f"leave-one-out agreement ({metric})", anchor="middle"))
+        body.append(svg_text(x(tick), height - 22, f"{tick:g}", anchor="middle"))
+    body.append(svg_text(left + span / 2, height - 5, f"leave-one-out agreement ({metric})", anchor="middle"))
     for i, row in enumerate(rows):
         y = top + row_h * i + row_h / 2
-        body.append(_text(left - 10, y + 4, _short(row["name"]), anchor="end", size=12, fill=INK))
+        body.append(svg_text(left - 10, y + 4, short(row["name"]), anchor="end", size=12, fill=INK))
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{LINE}" '
                     f'stroke-dasharray="2 3"/>')
         for j, (person, value) in enumerate(row["people"]):
-            if _ok(value):
+            if svg_number(value):
                 jitter = ((j * 7) % 11 - 5) * 1.6
                 body.append(f'<circle cx="{x(value):.1f}" cy="{y + jitter:.1f}" r="4" fill="{PERSON}" '
                             f'fill-opacity=".75"><title>{escape(f"{person}: {value:.3f}")}</title></circle>')
         for k, (model, value, stand_in) in enumerate(row["models"]):
-            if not _ok(value):
+            if not svg_number(value):
                 continue
             cx, cy, colour = x(value), y - 12 + 24 * (k % 2), STAND_IN if stand_in else MODEL
             body.append(f'<path d="M{cx:.1f} {cy - 7:.1f} L{cx + 7:.1f} {cy:.1f} L{cx:.1f} {cy + 7:.1f} '
                         f'L{cx - 7:.1f} {cy:.1f} Z" fill="{colour}" stroke="#fff" stroke-width="1">'
                         f'<title>{escape(f"{model}: {value:.3f}" + (" (stand-in, random weights)" if stand_in else ""))}'
                         f'</title></path>')
-    return _svg(width, height, f"Human ceiling ({metric}): each model among the people", body)
+    return svg_document(width, height, f"Human ceiling ({metric}): each model among the people", body)
 
 
 # Confusion matrix ---------------------------------------------------------------------------------------
@@ -144,22 +81,22 @@ def heatmap_svg(labels: list[str], matrix: list[list[int]], *, rows_title: str =
     if not used:
         used = list(range(len(labels)))
     cell = 44 if len(used) <= 4 else 30 if len(used) <= 10 else 24
-    longest = max(len(_short(labels[j], 18)) for j in used)
-    left = max(130, 16 + 6 * max(len(_short(labels[i], 22)) for i in used))
+    longest = max(len(short(labels[j], 18)) for j in used)
+    left = max(130, 16 + 6 * max(len(short(labels[i], 22)) for i in used))
     top = 34 + 5 * longest
-    columns_title = _short(f"columns: {columns_title}", 48)
+    columns_title = short(f"columns: {columns_title}", 48)
     width = max(left + cell * len(used) + 20, 6.2 * len(columns_title) + 20)
     height = top + cell * len(used) + 12
-    body = [_text(10, 14, columns_title, fill=INK),
-            _text(left - 8, top - 8, f"rows: {rows_title}", anchor="end", fill=INK, size=10)]
+    body = [svg_text(10, 14, columns_title, fill=INK),
+            svg_text(left - 8, top - 8, f"rows: {rows_title}", anchor="end", fill=INK, size=10)]
     for c, j in enumerate(used):
         cx = left + c * cell + cell / 2
-        body.append(_text(cx + 3, top - 6, _short(labels[j], 18), size=10,
+        body.append(svg_text(cx + 3, top - 6, short(labels[j], 18), size=10,
                           extra=f'transform="rotate(-50 {cx + 3:.1f} {top - 6})"'))
     for r, i in enumerate(used):
         total = sum(matrix[i][j] for j in range(len(labels)))
         y = top + r * cell
-        body.append(_text(left - 6, y + cell / 2 + 4, _short(labels[i], 22), anchor="end", size=10))
+        body.append(svg_text(left - 6, y + cell / 2 + 4, short(labels[i], 22), anchor="end", size=10))
         for c, j in enumerate(used):
             count = matrix[i][j]
             share = count / total if total else 0.0
@@ -168,9 +105,9 @@ def heatmap_svg(labels: list[str], matrix: list[list[int]], *, rows_title: str =
             body.append(f'<rect x="{left + c * cell}" y="{y}" width="{cell}" height="{cell}" fill="{colour}"{edge}>'
                         f'<title>{escape(f"{labels[i]} → {labels[j]}: {count} ({share:.0%} of the row)")}</title></rect>')
             if count:
-                body.append(_text(left + c * cell + cell / 2, y + cell / 2 + 4, count, anchor="middle", size=10,
+                body.append(svg_text(left + c * cell + cell / 2, y + cell / 2 + 4, count, anchor="middle", size=10,
                                   fill="#fff" if share > 0.55 else INK))
-    return _svg(width, height, f"Confusion matrix: {rows_title} (rows) against {columns_title} (columns)", body)
+    return svg_document(width, height, f"Confusion matrix: {rows_title} (rows) against {columns_title} (columns)", body)
 
 
 # Scatter ------------------------------------------------------------------------------------------------
@@ -178,7 +115,7 @@ def scatter_svg(points: list[tuple[float, float, str]], *, x_title: str, y_title
                 x_range: tuple[float, float] | None = None, y_range: tuple[float, float] | None = None,
                 caption: str = "", colour: str = MODEL, width: int = 420, height: int = 320) -> str:
     """One dot per (x, y, name); the name shows on hover."""
-    points = [(x, y, name) for x, y, name in points if _ok(x) and _ok(y)]
+    points = [(x, y, name) for x, y, name in points if svg_number(x) and svg_number(y)]
     left, right, top, bottom = 52, 14, 26 if caption else 12, 44
     span_w, span_h = width - left - right, height - top - bottom
 
@@ -202,27 +139,27 @@ def scatter_svg(points: list[tuple[float, float, str]], *, x_title: str, y_title
 
     body = [f'<rect x="{left}" y="{top}" width="{span_w}" height="{span_h}" fill="#fff" stroke="{LINE}"/>']
     if caption:
-        body.append(_text(left, 16, caption, fill=INK))
+        body.append(svg_text(left, 16, caption, fill=INK))
     for tick in nice_ticks(x_lo, x_hi, 5):
         body.append(f'<line x1="{sx(tick):.1f}" y1="{top}" x2="{sx(tick):.1f}" y2="{top + span_h}" stroke="{LINE}"/>')
-        body.append(_text(sx(tick), top + span_h + 14, f"{tick:g}", anchor="middle", size=10))
+        body.append(svg_text(sx(tick), top + span_h + 14, f"{tick:g}", anchor="middle", size=10))
     for tick in nice_ticks(y_lo, y_hi, 5):
         body.append(f'<line x1="{left}" y1="{sy(tick):.1f}" x2="{left + span_w}" y2="{sy(tick):.1f}" stroke="{LINE}"/>')
-        body.append(_text(left - 5, sy(tick) + 4, f"{tick:g}", anchor="end", size=10))
+        body.append(svg_text(left - 5, sy(tick) + 4, f"{tick:g}", anchor="end", size=10))
     for x, y, name in points:
         body.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.6" fill="{colour}" fill-opacity=".7">'
                     f'<title>{escape(f"{name}: {x:.3g}, {y:.3g}")}</title></circle>')
     if not points:
-        body.append(_text(left + span_w / 2, top + span_h / 2, "no artwork has both values", anchor="middle"))
-    body.append(_text(left + span_w / 2, height - 8, x_title, anchor="middle"))
-    body.append(_text(14, top + span_h / 2, y_title, anchor="middle",
+        body.append(svg_text(left + span_w / 2, top + span_h / 2, "no artwork has both values", anchor="middle"))
+    body.append(svg_text(left + span_w / 2, height - 8, x_title, anchor="middle"))
+    body.append(svg_text(14, top + span_h / 2, y_title, anchor="middle",
                       extra=f'transform="rotate(-90 14 {top + span_h / 2:.1f})"'))
-    return _svg(width, height, f"{y_title} against {x_title}", body)
+    return svg_document(width, height, f"{y_title} against {x_title}", body)
 
 
 def bar_svg(fraction: float, *, width: int = 320, height: int = 14, label: str = "") -> str:
     """A progress bar (0..1) as SVG, for places without CSS."""
-    fraction = min(max(fraction if _ok(fraction) else 0.0, 0.0), 1.0)
-    return _svg(width, height, label or f"{fraction:.0%}", [
+    fraction = min(max(fraction if svg_number(fraction) else 0.0, 0.0), 1.0)
+    return svg_document(width, height, label or f"{fraction:.0%}", [
         f'<rect width="{width}" height="{height}" rx="3" fill="{LINE}"/>',
         f'<rect width="{width * fraction:.1f}" height="{height}" rx="3" fill="{ACCENT}"/>'])

@@ -11,12 +11,14 @@ from collections import defaultdict
 
 from annotations.exclusions import ExclusionRules, exclusions_decide
 
+from .rows import StudyRows
 
-def exclusions_apply(data: dict, rules: ExclusionRules, rules_from: str) -> tuple[dict, dict, set[int]]:
+
+def exclusions_apply(rows: StudyRows, rules: ExclusionRules, rules_from: str) -> tuple[dict, dict, set[int]]:
     """(exclusions section, attention_checks section, excluded participant ids) of the loaded rows;
     `rules_from` says where the rules' parameters came from ("study" or "report options")."""
-    people = data["participants"]
-    decided = exclusions_decide(people, data["judgements"], data["attention_checks"], rules)
+    people = rows.participants
+    decided = exclusions_decide(people, rows.judgements, rows.attention_checks, rules)
     excluded = {pid for pid, d in decided.items() if d.excluded}
     listed = [{"participant": d.participant, "rules": list(d.rules), "reasons": list(d.reasons),
                "n_judgements": d.n_judgements, "median_response_ms": d.median_response_ms,
@@ -31,7 +33,7 @@ def exclusions_apply(data: dict, rules: ExclusionRules, rules_from: str) -> tupl
     }
     checks = defaultdict(list)
     by_kind = defaultdict(list)
-    for check in data["attention_checks"]:
+    for check in rows.attention_checks:
         checks[check["participant_id"]].append(bool(check["passed"]))
         by_kind[check["kind"]].append(bool(check["passed"]))
     all_checks = [ok for results in checks.values() for ok in results]

@@ -1,6 +1,8 @@
 """The figures of one (sub-)dimension, from arrays: people among themselves, each model, experts.
 
-No Django here: `alignment.reports` turns rows into the arrays below and assembles the report.
+Part of the report builder: no Django, no queries. The coder (`alignment.coding`) makes the arrays
+(`alignment.arrays`); each figure is defined once here and used by the report's overall figures,
+its strata (`report_strata`) and the dashboard's points (`dashboard_points`).
 A multi-label dimension is analysed as one binary sub-dimension per tag, every other dimension
 as one sub-dimension. Conventions follow `alignment.stats`: reliability data (n_raters, n_units),
 per-item vectors (n_units,), NaN = missing.
@@ -11,81 +13,15 @@ splits use the fixed seed `TIES_SEED`, so a point figure never depends on the re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
 import numpy as np
 from numpy.typing import NDArray
 
 from . import stats
+from .arrays import ModelArrays, SubDimension
 
 TIES_SEED = 0
 TOP_DISAGREEMENTS = 10
 MIN_VOTES_FOR_DIVERGENCE = 2
-
-
-@dataclass
-class ModelArrays:
-    """One model's answers on the units of a sub-dimension.
-
-    label: (n_units,) label codes (categorical) or the expected rating rounded to a scale point.
-    score: (n_units,) a continuous score: P(positive label) (binary), the expected label value
-        (ordinal, interval, ratio on labels), the expected rating (rating); NaN where none.
-    probs: (n_units, K) probability of each category (NaN rows where no prediction), or None
-        where the model's probabilities do not cover the categories.
-    """
-
-    key: str
-    meta: dict
-    label: NDArray[np.float64]
-    score: NDArray[np.float64]
-    probs: NDArray[np.float64] | None = None
-
-
-@dataclass
-class SubDimension:
-    """People's, experts' and models' answers on one sub-dimension.
-
-    data: (n_raters, n_units) label codes 0..K-1 (categorical) or rating values.
-    values: (K,) what codes stand for at interval/ratio level (numeric labels), else None.
-    positive: the code of the positive ("signal") label of a binary sub-dimension, else None.
-    experts: (n_units,) reference codes or values (expert labels, a truth field), NaN = none.
-    """
-
-    key: str
-    level: str
-    categories: list[str]
-    rating: bool
-    data: NDArray[np.float64]
-    raters: list[str]
-    units: list[str]
-    experts: NDArray[np.float64]
-    models: list[ModelArrays] = field(default_factory=list)
-    values: NDArray[np.float64] | None = None
-    positive: int | None = None
-
-    @property
-    def k(self) -> int:
-        return len(self.categories)
-
-    def as_values(self, codes: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Codes as the numbers agreement is measured on at this level (identity unless `values`)."""
-        if self.values is None or self.level in ("nominal", "ordinal"):
-            return codes
-        out = np.full(codes.shape, np.nan)
-        ok = np.isfinite(codes)
-        out[ok] = self.values[codes[ok].astype(int)]
-        return out
-
-    def sub(self, units: NDArray[np.bool_] | None = None, raters: NDArray[np.bool_] | None = None) -> "SubDimension":
-        """The same sub-dimension restricted to some units (columns) and/or raters (rows)."""
-        u = np.ones(len(self.units), bool) if units is None else units
-        r = np.ones(len(self.raters), bool) if raters is None else raters
-        models = [ModelArrays(m.key, m.meta, m.label[u], m.score[u], None if m.probs is None else m.probs[u])
-                  for m in self.models]
-        raters = [x for x, keep in zip(self.raters, r) if keep]
-        units = [x for x, keep in zip(self.units, u) if keep]
-        return SubDimension(self.key, self.level, self.categories, self.rating, self.data[np.ix_(r, u)], raters,
-                            units, self.experts[u], models, self.values, self.positive)
 
 
 def json_ready(obj):
@@ -275,7 +211,7 @@ def _ceiling(sub: SubDimension, model: ModelArrays, rater_scores: NDArray[np.flo
     return {"metric": metric} | stats.human_ceiling(rater_scores, score)
 
 
-def _divergence(sub: SubDimension, model: ModelArrays) -> dict | None:
+def divergence(sub: SubDimension, model: ModelArrays) -> dict | None:
     """Jensen–Shannon divergence (base 2, in [0, 1]) between the model's probabilities and the
     people's vote shares per artwork, over artworks with at least MIN_VOTES_FOR_DIVERGENCE votes."""
     codes = category_codes(sub)
@@ -331,7 +267,7 @@ def model_figures(sub: SubDimension, model: ModelArrays, rater_scores: NDArray[n
         truth = truth_of(sub)
         out["signal_detection"] = stats.signal_detection(truth, np.where(
             np.isnan(model.label), np.nan, model.label == sub.positive)) | {"auc": stats.auc(truth, model.score)}
-    out["divergence"] = _divergence(sub, model) if has_people else None
+    out["divergence"] = divergence(sub, model) if has_people else None
     return out
 
 

@@ -155,7 +155,7 @@ def _model_rows(dim: dict) -> list[dict]:
     return rows
 
 
-def _strata_rows(dim: dict) -> list[dict]:
+def strata_rows(dim: dict) -> list[dict]:
     rows = []
     for field, values in dim["strata"].items():
         for group, s in values.items():
@@ -185,7 +185,7 @@ def _shares(dim: dict) -> dict | None:
             "rows": rows}
 
 
-def _humans_rows(humans: dict) -> list[tuple[str, str]]:
+def humans_rows(humans: dict) -> list[tuple[str, str]]:
     rows = [("Krippendorff's alpha (95% CI)", fmt_ci(humans.get("alpha"))),
             ("judgements / participants / artworks",
              f"{humans.get('n_judgements')} / {humans.get('n_participants')} / {humans.get('n_artworks')}")]
@@ -217,10 +217,10 @@ def report_html(content: dict) -> str:
     dims = content["dimensions"]
     forest = [(key, d["humans"]["alpha"]) for key, d in dims.items()]
     sections = [{
-        "key": key, "kind": d["kind"], "level": d["level"], "humans": _humans_rows(d["humans"]),
+        "key": key, "kind": d["kind"], "level": d["level"], "humans": humans_rows(d["humans"]),
         "tags": forest_svg([(tag, h["alpha"]) for tag, h in d["humans"].get("tags", {}).items()])
         if d["humans"].get("tags") else "",
-        "experts": d.get("experts"), "models": _model_rows(d), "strata": _strata_rows(d), "shares": _shares(d),
+        "experts": d.get("experts"), "models": _model_rows(d), "strata": strata_rows(d), "shares": _shares(d),
         "notes": d.get("notes") or [], "empty": not d["n_artworks"],
     } for key, d in dims.items()]
     for section in sections:

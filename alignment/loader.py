@@ -1,0 +1,88 @@
+"""The loader: the first step of alignment's pipeline, and the one module of alignment that reads
+the database (load → code → build → render; see alignment/__init__.py).
+
+`study_rows` reads a study's judgements, expert labels, predictions and attention checks once, as
+typed rows (`alignment.rows`); the coder, the report builder and the dashboard work on those rows
+and never query. The other readers here are the few a page needs besides: the stored report, the
+dimensions, the artworks shown as cards.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from annotations.models import Artwork, AttentionCheck, Dimension, ExpertLabel, Judgement, Study
+from clipworker.models import ClipRun, Prediction
+
+from .models import Report
+from .rows import ARTWORK_STRATA, StudyRows
+
+
+def study_rows(study: Study) -> StudyRows:
+    """All rows of a study a report reads (6 queries, whatever the study's size)."""
+    artworks = {a["id"]: a for a in study.artworks.values("id", "external_id", "metadata", *ARTWORK_STRATA)}
+    participants = {p["id"]: p for p in study.participants.values(
+        "id", "external_id", "expertise", "excluded", "exclusion_reason")}
+    for p in participants.values():
+        p["expertise"] = p["expertise"] if isinstance(p["expertise"], dict) else {}
+    judgements = list(Judgement.objects.filter(dimension__study=study).values(
+        "participant_id", "artwork_id", "dimension_id", "session_id", "value", "response_ms"))
+    experts = list(ExpertLabel.objects.filter(dimension__study=study).values(
+        "artwork_id", "dimension_id", "value", "is_gold"))
+    predictions = list(Prediction.objects.filter(dimension__study=study).values(
+        "artwork_id", "dimension_id", "model_name", "revision", "method", "probs", "label", "expected",
+        "prompts_hash", "run_id"))
+    checks = list(AttentionCheck.objects.filter(participant__study=study, passed__isnull=False)
+                  .order_by("id").values("participant_id", "kind", "passed"))
+    models = _models(study, predictions)
+    return StudyRows(artworks=artworks, participants=participants, judgements=judgements, experts=experts,
+                     predictions=predictions, attention_checks=checks, models=models)
+
+
+def model_key(name: str, revision: str, method: str, several_revisions: bool) -> str:
+    """A model's name in the report: its name, with the revision where the study holds several, and
+    the method where it is not zero-shot."""
+    key = f"{name}@{revision or 'imported'}" if several_revisions else name
+    return key if method == Prediction.Method.ZERO_SHOT else f"{key} ({method})"
+
+
+def _models(study: Study, predictions: list[dict]) -> dict[str, dict]:
+    """Model key -> what it is; sets `model_key` on each prediction row."""
+    revisions = defaultdict(set)
+    for p in predictions:
+        revisions[p["model_name"]].add(p["revision"])
+    groups = defaultdict(list)
+    for p in predictions:
+        p["model_key"] = model_key(p["model_name"], p["revision"], p["method"], len(revisions[p["model_name"]]) > 1)
+        groups[p["model_key"]].append(p)
+    runs = {r["id"]: r for r in ClipRun.objects.filter(study=study).values(
+        "id", "model_name", "revision", "is_stand_in")}
+    models = {}
+    for key, rows in sorted(groups.items()):
+        name, revision, method = rows[0]["model_name"], rows[0]["revision"], rows[0]["method"]
+        linked = {p["run_id"] for p in rows if p["run_id"] in runs}
+        if not linked:
+            linked = {r for r, run in runs.items() if (run["model_name"], run["revision"]) == (name, revision)}
+        hashes = sorted({p["prompts_hash"] for p in rows})
+        models[key] = {"model_name": name, "revision": revision, "method": method,
+                       "prompts_hash": hashes[0] if len(hashes) == 1 else hashes,
+                       "is_stand_in": any(runs[r]["is_stand_in"] for r in linked) if linked else None,
+                       "n_predictions": len(rows)}
+    return models
+
+
+def study_dimensions(study: Study) -> dict[int, Dimension]:
+    """Dimension id -> dimension, in the study's order (the report's order)."""
+    return {d.id: d for d in study.dimensions.order_by("position", "key")}
+
+
+def study_dimension(study: Study, key: str) -> Dimension | None:
+    return study.dimensions.filter(key=key).first()
+
+
+def report_latest(study: Study) -> Report | None:
+    return study.alignment_reports.order_by("-created_at", "-id").first()
+
+
+def artworks_by_external_id(study: Study, external_ids: set[str]) -> dict[str, Artwork]:
+    """The artworks a page shows as cards (image, title), by external id."""
+    return {a.external_id: a for a in study.artworks.filter(external_id__in=external_ids)}
