@@ -1,13 +1,13 @@
 """Getting image bytes from a folder, a ZIP or a URL, and checking that they are a sound image."""
 import hashlib
 import io
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from PIL import Image, UnidentifiedImageError
+
+from .fetch import FetchError, fetch_public
 
 
 class ImageProblem(ValueError):
@@ -120,18 +120,9 @@ def open_images(location: Path | str | None, max_bytes: int):
 
 
 def fetch_url(url: str, *, timeout: float, max_bytes: int) -> bytes:
-    """Download with a timeout, reading at most max_bytes (+1 to notice a larger file)."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise ImageProblem(f"{url!r} is not an http(s) URL")
-    request = urllib.request.Request(url, headers={"User-Agent": "ArtAlign/1.0 (research image import)"})
+    """Download through the one guarded fetch (annotations.fetch): public or allowed addresses only,
+    with timeout and max_bytes holding for the whole download, and a generic reason on failure."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(max_bytes + 1)
-    except urllib.error.HTTPError as exc:
-        raise ImageProblem(f"cannot fetch {url}: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ImageProblem(f"cannot fetch {url}: {reason} (use --defer-download to keep the URL for later)") from None
-    if len(data) > max_bytes:
-        raise _too_big(len(data), max_bytes)
-    return data
+        return fetch_public(url, max_bytes=max_bytes, total_timeout_s=timeout)
+    except FetchError as exc:
+        raise ImageProblem(str(exc)) from None

@@ -211,6 +211,19 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 IMPORT_MAX_IMAGE_BYTES = env_int("IMPORT_MAX_IMAGE_BYTES", 50 * 1024 * 1024)
 IMPORT_MAX_IMAGE_PIXELS = env_int("IMPORT_MAX_IMAGE_PIXELS", 40_000_000)
 IMPORT_URL_TIMEOUT_S = env_int("IMPORT_URL_TIMEOUT_S", 20)
+
+# Outbound fetches of URLs researchers name (imports, deferred downloads, the CLIP worker) reach
+# public addresses only (annotations.fetch). FETCH_ALLOW_HOSTS names in-house exceptions: host
+# names, addresses or networks, each optionally with one port, e.g.
+# "images.lab.example,10.2.0.0/16,127.0.0.1:8080,[fd00::/8]:443".
+FETCH_ALLOW_HOSTS = env_list("FETCH_ALLOW_HOSTS", [])
+FETCH_MAX_REDIRECTS = env_int("FETCH_MAX_REDIRECTS", 5)
+try:
+    from annotations.fetch import allow_rules_parse  # the fetch's own parser: one reading of the rules
+    allow_rules_parse(FETCH_ALLOW_HOSTS)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"FETCH_ALLOW_HOSTS: {exc}") from None
+
 # What annotators and researcher pages see: re-encoded derivatives (annotations/derivatives.py),
 # their longest edge at most this many pixels (WebP holds up to 16383).
 DISPLAY_IMAGE_MAX_EDGE = env_edge("DISPLAY_IMAGE_MAX_EDGE", 2048)

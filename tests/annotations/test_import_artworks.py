@@ -148,13 +148,15 @@ def test_parquet_manifest_is_read_like_csv(study, tmp_path, images):
 
 
 @pytest.fixture
-def image_server(tmp_path):
-    """A real HTTP server on loopback serving a folder, for URL imports."""
+def image_server(tmp_path, settings):
+    """A real HTTP server on loopback serving a folder, for URL imports; fetches refuse loopback
+    unless the operator allows it, as here for this server's port only."""
     folder = tmp_path / "served"
     write_image(folder, "remote.png", (10, 200, 10))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.FETCH_ALLOW_HOSTS = [f"127.0.0.1:{server.server_address[1]}"]
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
@@ -165,7 +167,7 @@ def test_images_are_downloaded_from_urls_and_a_dead_url_is_a_row_error(study, tm
     artwork = study.artworks.get()
     assert artwork.image and artwork.image_url.endswith("/remote.png") and artwork.width == 64
     dead = write_csv(tmp_path / "d.csv", [{"id": "x", "link": f"{image_server}/gone.png"}])
-    with pytest.raises(CommandError, match="row 1, field 'link': cannot fetch .*HTTP 404"):
+    with pytest.raises(CommandError, match="row 1, field 'link': could not fetch: HTTP 404$"):
         run_import(study, "--manifest", str(dead), "--image-url-column", "link")
 
 
