@@ -4,6 +4,7 @@ Every study-scoped endpoint loads its study through `study_for_user` (404 for ou
 viewers on writes); anonymous requests, annotators' included, get 401 (settings: IsAuthenticated).
 """
 from django.db.models import Count
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import SAFE_METHODS
@@ -13,12 +14,12 @@ from rest_framework.views import APIView
 from . import serializers as s
 from .editing import (StudyChangeRefused, study_fetch_progress, study_member_remove, study_member_set, study_spec_dump,
                       study_spec_from_json, study_spec_yaml, study_status_set, study_update)
-from .models import Judgement
+from .models import ImportJob, Judgement
 from .progress import participants_progress, study_progress
 from .selectors import OWNER, studies_for_user, study_for_user
 from .studies import StudySpecError, study_create, study_spec_parse, study_template_load
 from .tables import ImportFailed
-from .uploads import artworks_upload, judgements_upload
+from .uploads import artworks_upload, import_result_json, judgements_upload, row_errors_json
 
 
 class StudyScoped:
@@ -36,13 +37,16 @@ def _errors(errors, code=status.HTTP_400_BAD_REQUEST) -> Response:
 
 
 def _import_failed(exc: ImportFailed) -> Response:
-    return Response({"errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in exc.errors]},
+    return Response({"errors": row_errors_json(exc.errors), "errors_total": exc.total},
                     status=status.HTTP_400_BAD_REQUEST)
 
 
-def _import_result(result) -> Response:
-    return Response(s.ImportResultSerializer({"created": result.created, "notices": result.notices,
-                                              "skipped": result.skipped}).data, status=status.HTTP_201_CREATED)
+def _import_answer(request, outcome) -> Response:
+    """201 with the result; 202 with the job to poll for a large upload (its URL also in Location)."""
+    if isinstance(outcome, ImportJob):
+        data = s.ImportJobSerializer(outcome, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+    return Response(s.ImportResultSerializer(import_result_json(outcome)).data, status=status.HTTP_201_CREATED)
 
 
 class StudyList(generics.ListCreateAPIView):
@@ -183,18 +187,19 @@ class ArtworkList(StudyScoped, generics.ListAPIView):
         return self.get_study().artworks.annotate(n_judgements=Count("judgements")).order_by("id")
 
     @extend_schema(request={"multipart/form-data": s.ArtworkUploadSerializer},
-                   responses={201: s.ImportResultSerializer, 400: s.ImportFailedSerializer})
+                   responses={201: s.ImportResultSerializer, 202: s.ImportJobSerializer, 400: s.ImportFailedSerializer})
     def post(self, request, slug):
         study = self.get_study()
         data = s.ArtworkUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
-            result = artworks_upload(study, values["manifest"], values.get("images"), url_column=values["url_column"],
-                                     defer_download=values["defer_download"], skip_bad_rows=values["skip_bad_rows"])
+            outcome = artworks_upload(study, values["manifest"], values.get("images"), url_column=values["url_column"],
+                                      defer_download=values["defer_download"], skip_bad_rows=values["skip_bad_rows"],
+                                      user=request.user)
         except ImportFailed as exc:
             return _import_failed(exc)
-        return _import_result(result)
+        return _import_answer(request, outcome)
 
 
 class JudgementList(StudyScoped, generics.ListAPIView):
@@ -207,18 +212,27 @@ class JudgementList(StudyScoped, generics.ListAPIView):
                 .select_related("participant", "artwork", "dimension").order_by("id"))
 
     @extend_schema(request={"multipart/form-data": s.JudgementUploadSerializer},
-                   responses={201: s.ImportResultSerializer, 400: s.ImportFailedSerializer})
+                   responses={201: s.ImportResultSerializer, 202: s.ImportJobSerializer, 400: s.ImportFailedSerializer})
     def post(self, request, slug):
         study = self.get_study()
         data = s.JudgementUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
-            result = judgements_upload(study, values["judgements"], create_artworks=values["create_artworks"],
-                                       skip_bad_rows=values["skip_bad_rows"])
+            outcome = judgements_upload(study, values["judgements"], create_artworks=values["create_artworks"],
+                                        skip_bad_rows=values["skip_bad_rows"], user=request.user)
         except ImportFailed as exc:
             return _import_failed(exc)
-        return _import_result(result)
+        return _import_answer(request, outcome)
+
+
+class ImportJobDetail(StudyScoped, APIView):
+    """A large upload being imported by a task (the upload answered 202 with this URL)."""
+
+    @extend_schema(responses=s.ImportJobSerializer)
+    def get(self, request, slug, job_id):
+        job = get_object_or_404(self.get_study().import_jobs, pk=job_id)
+        return Response(s.ImportJobSerializer(job, context={"request": request}).data)
 
 
 class Progress(StudyScoped, APIView):

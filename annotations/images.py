@@ -60,6 +60,17 @@ def _too_big(size: int, max_bytes: int) -> ImageProblem:
     return ImageProblem(f"file is {size:,} bytes, over the limit of {max_bytes:,}")
 
 
+def _header_pixels(handle) -> int:
+    """Width x height from the image's header alone (Pillow opens lazily: nothing is decoded); 0 when
+    the file is no image Pillow knows (the import reports that row when it reads it)."""
+    try:
+        with Image.open(handle) as image:
+            return image.width * image.height
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError,
+            zipfile.BadZipFile):
+        return 0
+
+
 class FolderImages:
     """Images under a folder; a manifest path may not leave it."""
 
@@ -76,6 +87,15 @@ class FolderImages:
         if path.stat().st_size > self.max_bytes:
             raise _too_big(path.stat().st_size, self.max_bytes)
         return path.read_bytes()
+
+    def measure(self, name: str) -> tuple[int, int]:
+        """(bytes, pixels) of a named image from its size and header, before anything is decoded;
+        (0, 0) for a file the import will report as a row error."""
+        path = (self.root / name).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            return 0, 0
+        with path.open("rb") as handle:
+            return path.stat().st_size, _header_pixels(handle)
 
 
 class ZipImages:
@@ -94,6 +114,18 @@ class ZipImages:
                 self.members[info.filename] = info
         # A manifest usually names files relative to the ZIP's single top folder, or by bare name.
         self.by_basename = {PurePosixPath(name).name: info for name, info in self.members.items()}
+
+    def measure(self, name: str) -> tuple[int, int]:
+        """(bytes, pixels) of a named image from the ZIP's directory (its uncompressed size) and the
+        image's header (a few kB inflated), before anything is decoded; (0, 0) if it is not there."""
+        info = self.members.get(name) or self.by_basename.get(name)
+        if info is None:
+            return 0, 0
+        try:
+            with self.archive.open(info) as handle:
+                return info.file_size, _header_pixels(handle)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
+            return info.file_size, 0
 
     def read(self, name: str) -> bytes:
         info = self.members.get(name) or self.by_basename.get(name)

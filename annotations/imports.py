@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from .derivatives import artwork_derivatives_attach
 from .images import ImageInfo, ImageProblem, fetch_url, inspect_image, open_images
 from .models import Artwork, Dimension, ExpertLabel, Judgement, Participant, Study
-from .tables import ImportFailed, RowError, apply_overrides, read_table
+from .tables import LISTED_ERRORS, ImportFailed, RowError, RowErrors, apply_overrides, read_table
 
 ARTWORK_FIELDS = ("title", "artist", "year", "style", "period", "school", "genre", "origin",
                   "generator", "prompt", "source", "license")
@@ -34,7 +34,8 @@ Progress = Callable[[int, int], None]
 class ImportResult:
     created: int = 0
     notices: list[str] = field(default_factory=list)
-    skipped: list[RowError] = field(default_factory=list)
+    skipped: list[RowError] = field(default_factory=list)  # the first LISTED_ERRORS
+    skipped_total: int = 0
 
 
 @dataclass
@@ -48,10 +49,50 @@ class _Prepared:
     url: str = ""
 
 
-def _finish(errors: list[RowError], skip_bad_rows: bool, result: ImportResult) -> None:
+class _Notices(list):
+    """Notices, the first LISTED_ERRORS of them and then one line counting the rest."""
+
+    more = 0
+
+    def append(self, notice: str) -> None:
+        if len(self) < LISTED_ERRORS:
+            super().append(notice)
+        else:
+            self.more += 1
+
+    def final(self) -> list[str]:
+        return list(self) + ([f"... and {self.more} more note(s)"] if self.more else [])
+
+
+def _finish(errors: RowErrors, skip_bad_rows: bool, result: ImportResult) -> None:
     if errors and not skip_bad_rows:
-        raise ImportFailed(errors)
-    result.skipped = errors
+        raise ImportFailed(errors.listed, errors.total)
+    result.skipped, result.skipped_total = errors.listed, errors.total
+
+
+def _totals_problem(total_bytes: int, total_pixels: int) -> str:
+    """Why an import's images together are too much (IMPORT_MAX_TOTAL_*), or ""."""
+    if total_bytes > settings.IMPORT_MAX_TOTAL_BYTES:
+        return (f"the images of this import hold {total_bytes:,} bytes uncompressed, over the limit of"
+                f" {settings.IMPORT_MAX_TOTAL_BYTES:,} for one import (IMPORT_MAX_TOTAL_BYTES); import them in parts")
+    if total_pixels > settings.IMPORT_MAX_TOTAL_PIXELS:
+        return (f"the images of this import have {total_pixels:,} pixels together, over the limit of"
+                f" {settings.IMPORT_MAX_TOTAL_PIXELS:,} for one import (IMPORT_MAX_TOTAL_PIXELS); import them in parts")
+    return ""
+
+
+def _totals_check(rows: list[dict], reader, set_values: dict, mapping: dict) -> None:
+    """Refuse the whole import, before any image is decoded, if the images its rows name are too
+    much together: sizes from the ZIP's directory or the folder, pixels from the image headers."""
+    if reader is None:
+        return
+    names = {str(apply_overrides(raw, set_values, mapping).get("file", "")) for raw in rows} - {""}
+    total_bytes = total_pixels = 0
+    for name in names:
+        size, pixels = reader.measure(name)
+        total_bytes, total_pixels = total_bytes + size, total_pixels + pixels
+    if problem := _totals_problem(total_bytes, total_pixels):
+        raise ImportFailed([RowError(0, "images", problem)])
 
 
 def _check_mapping(rows: list[dict], mapping: dict[str, str]) -> None:
@@ -142,81 +183,103 @@ def artworks_import(
     """Import a manifest (CSV or parquet): images from a folder, a ZIP or URLs, checked and deduplicated.
 
     A row whose image has the same sha256 as an earlier row or a stored artwork, or whose id is
-    already in the study, is reported as a notice and not stored twice.
+    already in the study, is reported as a notice and not stored twice. The images together are
+    bounded (IMPORT_MAX_TOTAL_BYTES, IMPORT_MAX_TOTAL_PIXELS: from the ZIP's directory and the
+    headers before any is decoded, then as they are read), and each is written to storage as soon
+    as it is checked, so that one image at a time is held in memory; if the import fails, the files
+    it wrote are removed again and no row is written.
     """
-    mapping = mapping or {}
+    set_values, mapping = set_values or {}, mapping or {}
     rows = read_table(manifest, one_of=("file", url_column))
     _check_mapping(rows, mapping)
     try:
         reader = open_images(images, settings.IMPORT_MAX_IMAGE_BYTES)
     except ImageProblem as exc:
         raise ImportFailed([RowError(0, "--images", str(exc))]) from None
+    _totals_check(rows, reader, set_values, mapping)
     dims = {d.key: d for d in study.dimensions.all()}
     stored_ids = set(study.artworks.values_list("external_id", flat=True))
     stored_shas = dict(study.artworks.exclude(sha256="").values_list("sha256", "external_id"))
-    errors, result, ready, seen_ids, seen_shas = [], ImportResult(), [], {}, {}
-    for number, raw in enumerate(rows, start=1):
-        row = apply_overrides(raw, set_values or {}, mapping)
-        row_errors: list[RowError] = []
-        external_id = str(row.get("id") or row.get("file") or row.get(url_column) or "")
-        _check_length(Artwork, "external_id", external_id, number, row_errors, column="id")
-        fields, metadata = artwork_fields(row, number, row_errors)
-        prepared = _Prepared(number, external_id, {**fields, "metadata": metadata},
-                             _expert_labels(row, number, dims, row_errors))
-        try:
-            prepared.data = _read_image(prepared, row, reader, url_column, defer_download)
-            if prepared.data is not None:
-                prepared.info = inspect_image(prepared.data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS)
-        except ImageProblem as exc:
-            row_errors.append(RowError(number, "file" if row.get("file") else url_column, str(exc)))
-        if external_id in seen_ids:
-            row_errors.append(RowError(number, "id", f"{external_id!r} repeats row {seen_ids[external_id]}"))
-        if row_errors:
-            errors.extend(row_errors)
-        elif external_id in stored_ids:
-            result.notices.append(f"row {number}: {external_id!r} is already in the study; not imported again")
-        elif prepared.info and (prepared.info.sha256 in seen_shas or prepared.info.sha256 in stored_shas):
-            first = seen_shas.get(prepared.info.sha256) or f"stored artwork {stored_shas[prepared.info.sha256]!r}"
-            result.notices.append(f"row {number}: same image (sha256 {prepared.info.sha256[:12]}) as {first};"
-                                  " not stored twice")
-        else:
-            ready.append(prepared)
-            if prepared.info:
-                seen_shas[prepared.info.sha256] = f"row {number}"
-        seen_ids.setdefault(external_id, number)
-        if progress:
-            progress(number, len(rows))
-    _finish(errors, skip_bad_rows, result)
-    _store_artworks(study, ready)
-    result.created = len(ready)
-    return result
-
-
-def _store_artworks(study: Study, ready: list[_Prepared]) -> None:
-    """Write image files, then rows in one transaction; on failure remove the files just written."""
-    written = []
+    errors, result, ready, seen_ids, seen_shas = RowErrors(), ImportResult(), [], {}, {}
+    notices, written, total_bytes, total_pixels = _Notices(), [], 0, 0
     try:
-        artworks = []
-        for item in ready:
-            artwork = Artwork(study=study, external_id=item.external_id, image_url=item.url, **item.fields)
-            if item.info:
-                _attach_image(artwork, item.data, item.info)
-                written.append(artwork.image.name)
-                try:
-                    written += artwork_derivatives_attach(artwork, item.data)
-                except ImageProblem as exc:
-                    raise ImportFailed([RowError(item.row, "file", str(exc))]) from None
-            artworks.append(artwork)
-        with transaction.atomic():
-            Artwork.objects.bulk_create(artworks)
-            ExpertLabel.objects.bulk_create(
-                ExpertLabel(artwork=artwork, dimension=dim, value=value, source="manifest")
-                for artwork, item in zip(artworks, ready) for dim, value in item.experts.items()
-            )
+        for number, raw in enumerate(rows, start=1):
+            row = apply_overrides(raw, set_values, mapping)
+            row_errors: list[RowError] = []
+            external_id = str(row.get("id") or row.get("file") or row.get(url_column) or "")
+            _check_length(Artwork, "external_id", external_id, number, row_errors, column="id")
+            fields, metadata = artwork_fields(row, number, row_errors)
+            prepared = _Prepared(number, external_id, {**fields, "metadata": metadata},
+                                 _expert_labels(row, number, dims, row_errors))
+            image_column = "file" if row.get("file") else url_column
+            try:
+                prepared.data = _read_image(prepared, row, reader, url_column, defer_download)
+                if prepared.data is not None:
+                    total_bytes += len(prepared.data)
+                    prepared.info = inspect_image(prepared.data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS)
+                    total_pixels += prepared.info.width * prepared.info.height
+            except ImageProblem as exc:
+                row_errors.append(RowError(number, image_column, str(exc)))
+            if problem := _totals_problem(total_bytes, total_pixels):  # URLs, or files changed since the check
+                raise ImportFailed([RowError(0, "images" if reader else url_column, problem)])
+            if external_id in seen_ids:
+                row_errors.append(RowError(number, "id", f"{external_id!r} repeats row {seen_ids[external_id]}"))
+            if row_errors:
+                errors.extend(row_errors)
+            elif external_id in stored_ids:
+                notices.append(f"row {number}: {external_id!r} is already in the study; not imported again")
+            elif prepared.info and (prepared.info.sha256 in seen_shas or prepared.info.sha256 in stored_shas):
+                first = seen_shas.get(prepared.info.sha256) or f"stored artwork {stored_shas[prepared.info.sha256]!r}"
+                notices.append(f"row {number}: same image (sha256 {prepared.info.sha256[:12]}) as {first};"
+                               " not stored twice")
+            else:
+                if prepared.info:
+                    seen_shas[prepared.info.sha256] = f"row {number}"
+                if skip_bad_rows or not errors:  # once a row is bad, the import will fail: store no more
+                    try:
+                        ready.append(_artwork_prepare(study, prepared, written))
+                    except ImageProblem as exc:
+                        errors.extend([RowError(number, image_column, str(exc))])
+            prepared.data = None  # one image in memory at a time
+            seen_ids.setdefault(external_id, number)
+            if progress:
+                progress(number, len(rows))
+        _finish(errors, skip_bad_rows, result)
+        _store_artworks(ready)
     except BaseException:
         for name in written:
             default_storage.delete(name)
         raise
+    result.created, result.notices = len(ready), notices.final()
+    return result
+
+
+def _artwork_prepare(study: Study, item: _Prepared, written: list[str]) -> tuple[Artwork, dict]:
+    """The unsaved artwork of a checked row, its image and derivatives written to storage already
+    (their names appended to `written`: the caller removes them if the import fails)."""
+    artwork = Artwork(study=study, external_id=item.external_id, image_url=item.url, **item.fields)
+    if item.info:
+        mine = []
+        try:
+            _attach_image(artwork, item.data, item.info)
+            mine.append(artwork.image.name)
+            mine += artwork_derivatives_attach(artwork, item.data)
+        except BaseException:  # a skipped row leaves no file behind
+            for name in mine:
+                default_storage.delete(name)
+            raise
+        written += mine
+    return artwork, item.experts
+
+
+def _store_artworks(ready: list[tuple[Artwork, dict]]) -> None:
+    """The rows, in one transaction (their files are in storage already)."""
+    with transaction.atomic():
+        Artwork.objects.bulk_create([artwork for artwork, _ in ready])
+        ExpertLabel.objects.bulk_create(
+            ExpertLabel(artwork=artwork, dimension=dim, value=value, source="manifest")
+            for artwork, experts in ready for dim, value in experts.items()
+        )
 
 
 def _attach_image(artwork: Artwork, data: bytes, info: ImageInfo) -> None:
@@ -273,7 +336,7 @@ def judgements_import(
         (p, a, d): v for p, a, d, v in Judgement.objects.filter(dimension__study=study).values_list(
             "participant__external_id", "artwork__external_id", "dimension__key", "value")
     }
-    errors, result, ready, seen, new_artworks = [], ImportResult(), [], {}, {}
+    errors, result, ready, seen, new_artworks, notices = RowErrors(), ImportResult(), [], {}, {}, _Notices()
     now = dj_timezone.now()
     for number, row in enumerate(rows, start=1):
         row_errors = []
@@ -318,7 +381,7 @@ def judgements_import(
                 row_errors.append(RowError(number, "value", f"already stored as {stored[key]!r}; judgements are"
                                                             " not changed by import"))
             else:
-                result.notices.append(f"row {number}: already stored with the same value")
+                notices.append(f"row {number}: already stored with the same value")
                 seen[key] = number
                 continue
         seen.setdefault(key, number)
@@ -342,6 +405,7 @@ def judgements_import(
                       response_ms=ms, created_at=created_at)
             for (p, a, d), value, ms, created_at in ready
         )
+    result.notices = notices.final()
     if created:
         result.notices.append(f"created {len(created)} image-less artwork(s) for unknown ids")
     result.created = len(ready)

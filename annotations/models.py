@@ -363,3 +363,44 @@ class StudyMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} of {self.study}"
+
+
+class ImportJob(models.Model):
+    """An upload too large to import within its request (IMPORT_ASYNC_ROWS / IMPORT_ASYNC_BYTES): the
+    files wait in a private folder under VAR_DIR while a task imports them; the upload page and the
+    API poll this row. `errors` and `result` hold what the request would have answered, capped as it is."""
+
+    class Kind(models.TextChoices):
+        ARTWORKS = "artworks"
+        JUDGEMENTS = "judgements"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="import_jobs")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    options = models.JSONField(default=dict, blank=True)  # the upload's keyword arguments (skip_bad_rows, ...)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)  # {"created", "notices", "skipped", "skipped_total"}
+    errors = models.JSONField(default=list, blank=True)  # the first IMPORT_LISTED_ERRORS {"row", "field", "reason"}
+    errors_total = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rows_done__lte=models.F("rows_total")), name="import_job_rows_done_le_total"),
+            models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "failed"]),
+                                   name="import_job_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.pk} of {self.study}: {self.status}"

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from .editing import participant_link
 from .forms import RESERVED_SLUGS
-from .models import Artwork, Dimension, Judgement, Study, StudyMember
+from .models import Artwork, Dimension, ImportJob, Judgement, Study, StudyMember
 from .studies import template_names
 
 
@@ -167,13 +167,34 @@ class RowErrorSerializer(serializers.Serializer):
 
 
 class ImportFailedSerializer(serializers.Serializer):
-    errors = RowErrorSerializer(many=True)
+    errors = RowErrorSerializer(many=True, help_text="The first 1,000 problems")
+    errors_total = serializers.IntegerField(help_text="How many problems were found in all")
 
 
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     notices = serializers.ListField(child=serializers.CharField())
-    skipped = RowErrorSerializer(many=True)
+    skipped = RowErrorSerializer(many=True, help_text="The first 1,000 bad rows skipped")
+    skipped_total = serializers.IntegerField(help_text="How many bad rows were skipped in all")
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    """A large upload imported by a task: poll `url` until `status` is done or failed."""
+
+    url = serializers.SerializerMethodField()
+    kind = serializers.CharField(help_text="artworks or judgements")
+    status = serializers.CharField(help_text="queued, running, done or failed")
+    result = ImportResultSerializer(allow_null=True, help_text="When done: what a small upload answers with 201")
+    errors = RowErrorSerializer(many=True, help_text="When failed: the first 1,000 problems (nothing was imported)")
+
+    class Meta:
+        model = ImportJob
+        fields = ["id", "url", "kind", "status", "rows_done", "rows_total", "result", "errors", "errors_total",
+                  "created_at", "finished_at"]
+
+    def get_url(self, job) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("api:import-detail", args=[job.study.slug, job.pk]))
 
 
 class JudgementSerializer(serializers.ModelSerializer):

@@ -20,14 +20,42 @@ class RowError:
         return f"{where}, field {self.field!r}: {self.reason}"
 
 
-class ImportFailed(Exception):
-    """The input did not validate; nothing was written. `errors` lists every problem found."""
+LISTED_ERRORS = 1000  # what a person reads through; the rest are counted, so an answer stays small
+REASON_MAX_CHARS = 300  # a reason may quote a cell, and a cell may be megabytes long
 
-    def __init__(self, errors: list[RowError]):
-        self.errors = errors
-        shown = "\n  ".join(str(e) for e in errors[:50])
-        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
-        super().__init__(f"{len(errors)} problem(s); nothing was imported:\n  {shown}{more}")
+
+def _short(error: RowError) -> RowError:
+    clip = lambda text: text if len(text) <= REASON_MAX_CHARS else text[:REASON_MAX_CHARS] + "…"  # noqa: E731
+    return RowError(error.row, clip(error.field), clip(error.reason))
+
+
+class RowErrors:
+    """Row errors as an import collects them: the first LISTED_ERRORS kept (each shortened), all counted."""
+
+    def __init__(self) -> None:
+        self.listed: list[RowError] = []
+        self.total = 0
+
+    def extend(self, errors: list[RowError]) -> None:
+        for error in errors:
+            self.total += 1
+            if len(self.listed) < LISTED_ERRORS:
+                self.listed.append(_short(error))
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+
+class ImportFailed(Exception):
+    """The input did not validate; nothing was written. `errors` lists the first LISTED_ERRORS
+    problems found, `total` counts them all."""
+
+    def __init__(self, errors: list[RowError], total: int = 0):
+        self.errors = [_short(e) for e in errors[:LISTED_ERRORS]]
+        self.total = max(total, len(errors))
+        shown = "\n  ".join(str(e) for e in self.errors)
+        more = f"\n  ... and {self.total - len(self.errors)} more" if self.total > len(self.errors) else ""
+        super().__init__(f"{self.total} problem(s); nothing was imported:\n  {shown}{more}")
 
 
 def read_table(path: Path | str, *, required: tuple[str, ...] = (), one_of: tuple[str, ...] = ()) -> list[dict]:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("studies/<slug:slug>/", views.study_detail, name="study_detail"),
     path("studies/<slug:slug>/edit/", views.study_edit, name="study_edit"),
     path("studies/<slug:slug>/upload/", views.study_upload, name="study_upload"),
+    path("studies/<slug:slug>/imports/<int:job_id>.json", views.study_import_json, name="study_import_json"),
     path("studies/<slug:slug>/status/", views.study_status, name="study_status"),
     path("studies/<slug:slug>/fetch.json", views.study_fetch_json, name="study_fetch_json"),
     path("studies/<slug:slug>/failed-artworks/remove/", views.study_failed_artworks, name="study_failed_artworks"),

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .editing import (StudyChangeRefused, participant_link, study_failed_artworks_remove, study_fetch_progress,
                       study_member_remove, study_member_set, study_spec_yaml, study_status_set, study_update)
 from .forms import ArtworkUploadForm, JudgementUploadForm, MemberForm, StatusForm, StudyCreateForm, StudySpecForm
+from .models import ImportJob
 from .progress import participants_progress, study_progress
 from .selectors import studies_for_user, study_artworks, study_for_user, study_summary
 from .studies import StudySpecError, study_create, study_spec_parse, study_template_load
@@ -104,17 +105,35 @@ def study_upload(request, slug: str):
         if which == "artworks" and artwork_form.is_valid():
             data = artwork_form.cleaned_data
             result = artworks_upload(study, data["manifest"], data["images"], url_column=data["url_column"],
-                                     defer_download=data["defer_download"], skip_bad_rows=data["skip_bad_rows"])
+                                     defer_download=data["defer_download"], skip_bad_rows=data["skip_bad_rows"],
+                                     user=request.user)
         elif which == "judgements" and judgement_form.is_valid():
             data = judgement_form.cleaned_data
             result = judgements_upload(study, data["judgements"], create_artworks=data["create_artworks"],
-                                       skip_bad_rows=data["skip_bad_rows"])
+                                       skip_bad_rows=data["skip_bad_rows"], user=request.user)
     except ImportFailed as exc:
-        failed = exc.errors
+        failed = exc
+    if isinstance(result, ImportJob):  # a large upload: its page shows the job's progress
+        return redirect(f"{reverse('annotations:study_upload', args=[study.slug])}?job={result.pk}")
+    job_id = request.GET.get("job", "")
+    job = study.import_jobs.filter(pk=job_id).first() if job_id.isdecimal() and len(job_id) < 19 else None
     status = 400 if failed else 200
     return render(request, "annotations/study_upload.html", {
         "study": study, "artwork_form": artwork_form, "judgement_form": judgement_form, "which": which,
-        "result": result, "failed": failed, "tab": "upload"}, status=status)
+        "result": result, "failed": failed and failed.errors, "failed_total": failed and failed.total,
+        "job": job, "tab": "upload"}, status=status)
+
+
+@require_GET
+@login_required
+def study_import_json(request, slug: str, job_id: int):
+    """The upload page's poll while a large import runs: the job panel as HTML to swap in."""
+    study = study_for_user(request.user, slug)
+    job = get_object_or_404(study.import_jobs, pk=job_id)
+    return JsonResponse({"active": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+                         "status": job.status, "rows_done": job.rows_done, "rows_total": job.rows_total,
+                         "html": render_to_string("annotations/_import_job.html", {"study": study, "job": job},
+                                                  request=request)})
 
 
 @require_POST

@@ -51,6 +51,7 @@ urlpatterns = [
     path(STUDY + "members/<str:username>/", annotations_api.MemberDetail.as_view(), name="member-detail"),
     path(STUDY + "artworks/", annotations_api.ArtworkList.as_view(), name="artwork-list"),
     path(STUDY + "judgements/", annotations_api.JudgementList.as_view(), name="judgement-list"),
+    path(STUDY + "imports/<int:job_id>/", annotations_api.ImportJobDetail.as_view(), name="import-detail"),
     path(STUDY + "progress/", annotations_api.Progress.as_view(), name="progress"),
     path(STUDY + "participants/", annotations_api.ParticipantList.as_view(), name="participant-list"),
     path(STUDY + "clip-runs/", clipworker_api.RunList.as_view(), name="run-list"),

@@ -55,6 +55,14 @@ def env_edge(name: str, default: int) -> int:
     return value
 
 
+def env_positive(name: str, default: int) -> int:
+    """A count or size that must be at least 1 (a limit of 0 would refuse everything)."""
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name}={value}: expected a positive whole number")
+    return value
+
+
 def env_rate(name: str, default: str) -> str | None:
     """A request rate as Django REST framework writes it ("120/min"; s, min, hour or day); "off": none."""
     raw = env_str(name, default).strip()
@@ -211,6 +219,16 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 IMPORT_MAX_IMAGE_BYTES = env_int("IMPORT_MAX_IMAGE_BYTES", 50 * 1024 * 1024)
 IMPORT_MAX_IMAGE_PIXELS = env_int("IMPORT_MAX_IMAGE_PIXELS", 40_000_000)
 IMPORT_URL_TIMEOUT_S = env_int("IMPORT_URL_TIMEOUT_S", 20)
+# ... and on one import as a whole (annotations.imports): the images' bytes as stored (a ZIP's
+# uncompressed sizes, checked from its directory before anything is extracted) and their pixels
+# (from the image headers). Images come compressed already, so a real ZIP is about as big as its
+# contents: 1 GiB matches REQUEST_MAX_BYTES; raise it for a large folder imported by the command.
+IMPORT_MAX_TOTAL_BYTES = env_positive("IMPORT_MAX_TOTAL_BYTES", 1024 * 1024 * 1024)
+IMPORT_MAX_TOTAL_PIXELS = env_positive("IMPORT_MAX_TOTAL_PIXELS", 2_000_000_000)
+# An upload of more rows (counted from the file, not parsed) or bytes than these runs as a task on
+# the default queue; the upload page and the API show its progress (with eager tasks, the request).
+IMPORT_ASYNC_ROWS = env_positive("IMPORT_ASYNC_ROWS", 500)
+IMPORT_ASYNC_BYTES = env_positive("IMPORT_ASYNC_BYTES", 20 * 1024 * 1024)
 
 # Outbound fetches of URLs researchers name (imports, deferred downloads, the CLIP worker) reach
 # public addresses only (annotations.fetch). FETCH_ALLOW_HOSTS names in-house exceptions: host

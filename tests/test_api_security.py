@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from alignment.reports import ReportOptions, report_create
-from annotations.models import Artwork, Judgement, Study, StudyMember
+from annotations.models import Artwork, ImportJob, Judgement, Study, StudyMember
 from annotations.studies import study_create, study_template_load
 from clipworker.models import ClipRun, Prediction
 from config import api_urls
@@ -58,6 +58,7 @@ def cast(study, owner, outsider, django_user_model, tmp_path, settings, clip_cac
     viewer = django_user_model.objects.create_user("viewer", password="viewer-pass-1")
     viewer_of(study, viewer)
     elsewhere = study_create(study_template_load("clip-art-perception"), "elsewhere", owner=outsider)
+    ImportJob.objects.create(study=study, kind=ImportJob.Kind.ARTWORKS, status=ImportJob.Status.DONE)  # a large upload's
     return api_clients(study, owner=owner, viewer=viewer, outsider=outsider), study, elsewhere
 
 
@@ -71,8 +72,10 @@ def url_of(name: str, study: Study) -> str:
     """The route filled in with things of `study` that exist, so that only access decides the answer."""
     run = study.clip_runs.order_by("id").first()
     report = study.alignment_reports.order_by("id").first()
+    job = study.import_jobs.order_by("id").first()
     known = {"slug": study.slug, "run_id": run.pk if run else 1, "username": "viewer",
-             "report_id": str(report.pk) if report else "latest", "dimension": "origin", "kind": "judgements"}
+             "report_id": str(report.pk) if report else "latest", "dimension": "origin", "kind": "judgements",
+             "job_id": job.pk if job else 1}
     return reverse(f"api:{name}", kwargs={param: known[param] for param in PARAMS[name]})
 
 
@@ -91,7 +94,7 @@ def state() -> tuple:
 
 def test_every_path_parameter_of_the_api_has_a_value_here():
     """A new kind of path parameter needs a real value in `url_of`, or the tests below would not run."""
-    known = {"slug", "run_id", "username", "report_id", "dimension", "kind"}
+    known = {"slug", "run_id", "username", "report_id", "dimension", "kind", "job_id"}
     assert {param for _, params, _ in ROUTES for param in params} <= known
     assert len(CALLS) >= 30 and len(STUDY_WRITES) >= 9
 
@@ -146,7 +149,9 @@ def test_a_researcher_reaches_no_run_report_or_member_of_another_study_through_t
     run = study.clip_runs.get()
     before = state()
     assert outsider.get(f"{own}/").status_code == 200  # their own study works
-    for url in (f"{own}/clip-runs/{run.pk}/", f"{own}/clip-runs/{run.pk}/failures/", f"{own}/reports/{report.pk}/"):
+    job = study.import_jobs.get()
+    for url in (f"{own}/clip-runs/{run.pk}/", f"{own}/clip-runs/{run.pk}/failures/", f"{own}/reports/{report.pk}/",
+                f"{own}/imports/{job.pk}/"):
         assert outsider.get(url).status_code == 404, url
     assert outsider.post(f"{own}/clip-runs/{run.pk}/cancel/").status_code == 404
     assert outsider.delete(f"{own}/members/viewer/").status_code == 404  # the viewer of "perception"

@@ -53,5 +53,8 @@ def run_import(command, label: str, func, *args, **kwargs) -> None:
         command.stdout.write(f"note: {notice}")
     for error in result.skipped:
         command.stderr.write(f"skipped: {error}")
-    command.stdout.write(command.style.SUCCESS(f"{label}: {result.created} imported, {len(result.skipped)}"
+    skipped = max(result.skipped_total, len(result.skipped))
+    if skipped > len(result.skipped):
+        command.stderr.write(f"skipped: ... and {skipped - len(result.skipped)} more")
+    command.stdout.write(command.style.SUCCESS(f"{label}: {result.created} imported, {skipped}"
                                                f" bad row(s) skipped, {len(result.notices)} note(s)"))
