@@ -117,7 +117,16 @@ def test_a_researcher_sets_up_a_study_runs_clip_and_reads_the_alignment_view(
     jform.get_by_role("button", name="Upload judgements").click()
     page.locator("#import-result").filter(has_text="Imported 672 judgements").wait_for()
 
-    # Open the study; the participant link is there to copy.
+    # Opening is refused while the completion code is the template's placeholder; set the real one
+    # in the study file, then open. The participant link is there to copy.
+    _tab(page, "Overview")
+    page.get_by_role("button", name="Open the study").click()
+    page.get_by_text("the completion code is still the template's placeholder").wait_for()
+    assert Study.objects.get(pk=study.pk).status == Study.Status.DRAFT
+    _tab(page, "Study file")
+    spec = page.locator("textarea")
+    spec.fill(spec.input_value().replace("completion_code: CHANGE-ME", "completion_code: C4B2PROLIFIC"))
+    page.get_by_role("button", name="Save the study file").click()
     _tab(page, "Overview")
     page.get_by_role("button", name="Open the study").click()
     page.locator(".messages").filter(has_text="The study is open").wait_for()
