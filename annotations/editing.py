@@ -2,7 +2,6 @@
 deferred downloads first), its members, and the participant link. The pages, the REST API and the
 commands call these; they never write models themselves.
 """
-from http.client import HTTPException
 
 import yaml
 from django.conf import settings
@@ -11,18 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
-from .images import ImageProblem, fetch_url, inspect_image
-from .imports import artwork_image_store
 from .models import Artwork, Dimension, Judgement, Study, StudyMember
-from .studies import (PLACEHOLDER_COMPLETION_CODE, STUDY_FIELDS, StudySpecError, _dimension_from_spec,
-                      study_spec_validate)
+from .opening import LISTED, NO_IMAGE, study_open_problems
+from .opening import study_deferred_images_fetch  # noqa: F401  (re-exported: the worker side moved to .opening)
+from .studies import STUDY_FIELDS, StudySpecError, dimension_from_spec, study_spec_validate
 
 PROLIFIC_QUERY = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 STATUS_MOVES = {"draft": {"open"}, "open": {"closed"}, "closed": {"open"}}
-NO_IMAGE = Q(image="")
-TO_FETCH = Q(image="") & ~Q(image_url="") & Q(fetch_error="")  # a deferred download not yet tried in this round
 FAILED = Q(image="") & ~Q(image_url="") & ~Q(fetch_error="")
-LISTED = 20  # artworks named one by one in a refusal; the rest are counted
 
 
 class StudyChangeRefused(ValueError):
@@ -130,7 +125,7 @@ def study_update(study: Study, spec: dict) -> Study:
     study.save()
     existing = {d.key: d for d in study.dimensions.all()}
     for position, dim_spec in enumerate(dims):
-        new = _dimension_from_spec(study, position, dim_spec)
+        new = dimension_from_spec(study, position, dim_spec)
         old = existing.pop(new.key, None)
         if old is not None:
             new.pk = old.pk
@@ -157,7 +152,7 @@ def study_status_set(study: Study, status: str) -> Study:
     if status not in STATUS_MOVES[study.status]:
         raise StudyChangeRefused([f"a {study.status} study cannot become {status}"])
     if status == Study.Status.OPEN:
-        refused = _open_problems(study, missing=NO_IMAGE & Q(image_url=""))  # URLs get their chance first
+        refused = study_open_problems(study, missing=NO_IMAGE & Q(image_url=""))  # URLs get their chance first
         if refused:
             raise StudyChangeRefused(refused)
         if study.artworks.filter(NO_IMAGE).exists():
@@ -168,39 +163,6 @@ def study_status_set(study: Study, status: str) -> Study:
 
 
 # Opening: the rules, and deferred downloads fetched first --------------------------------------------------
-def study_open_problems(study: Study) -> list[str]:
-    """Why the study cannot be opened as it stands, every reason at once (empty: it can).
-
-    A study without a real completion code sends participants away without one, so the platform never
-    pays them; an artwork without an image would let sessions complete with nothing judged.
-    """
-    return _open_problems(study, missing=NO_IMAGE)
-
-
-def _open_problems(study: Study, missing: Q) -> list[str]:
-    problems = []
-    code = study.completion_code.strip()
-    if str(study.extra.get("completion", "")).strip().lower() != "none" and code in ("", PLACEHOLDER_COMPLETION_CODE):
-        what = f"still the template's placeholder {code!r}" if code else "empty"
-        problems.append(f"the completion code is {what}: set completion_code in the study file to the code your"
-                        " platform gives you (Prolific: your study > Completion paths), or write `completion: none`"
-                        " in the study file if no platform pays the participants")
-    if not study.artworks.exists():
-        problems.append("the study has no artworks yet: upload some before opening it")
-    lacking = study.artworks.filter(missing).order_by("id")
-    shown = list(lacking[:LISTED])
-    for artwork in shown:
-        reason = artwork.fetch_error or ("its download has not been tried yet" if artwork.image_url
-                                         else "no image and no URL to fetch one from")
-        problems.append(f"artwork {artwork.external_id!r} (id {artwork.pk}) has no image: {reason}")
-    if len(shown) == LISTED and (more := lacking.count() - LISTED):
-        problems.append(f"and {more} more artworks without an image")
-    if shown:
-        problems.append("remove those artworks (the study page removes failed downloads in one click) or give"
-                        " them images, then open the study again")
-    return problems
-
-
 def _open_request(study: Study) -> Study:
     """Ask for the study to open once its deferred downloads are in; the task decides (and may refuse)."""
     with transaction.atomic():
@@ -224,55 +186,6 @@ def _fetch_enqueue(study_id: int) -> None:
         Study.objects.filter(pk=study_id).update(open_requested=False)
         raise StudyChangeRefused([f"cannot queue the image downloads: the broker did not accept them"
                                   f" ({type(exc).__name__}: {exc}); the study stays a draft, try again"]) from exc
-
-
-def study_deferred_images_fetch(study_id: int) -> Study:
-    """Fetch every deferred download of the study, then decide its open request (study_status_set).
-
-    Idempotent and safe to run twice at once (two clicks, a redelivered task): each artwork is claimed
-    with SKIP LOCKED while it downloads, so no image is fetched twice; a failure is kept in
-    `fetch_error` and not retried until the next open request; the run that finds nothing left to
-    fetch decides, under the study's row lock, and a second decision finds nothing to do.
-    """
-    while _artwork_fetch_next(study_id):
-        pass
-    with transaction.atomic():
-        study = Study.objects.select_for_update().get(pk=study_id)
-        if not study.open_requested or study.artworks.filter(TO_FETCH).exists():
-            return study  # nothing asked for, or another run still fetches (it decides)
-        study.open_requested = False
-        if not study_open_problems(study):
-            study.status = Study.Status.OPEN
-        study.save(update_fields=["status", "open_requested"])
-    return study
-
-
-def _artwork_fetch_next(study_id: int) -> bool:
-    """Fetch one artwork that nobody else is fetching; False when none is left."""
-    # The row stays locked during the download (at most IMPORT_URL_TIMEOUT_S): that is the claim.
-    with transaction.atomic():
-        artwork = (Artwork.objects.filter(TO_FETCH, study_id=study_id).order_by("id")
-                   .select_for_update(skip_locked=True).first())
-        if artwork is None:
-            return False
-        try:
-            with transaction.atomic():
-                _artwork_fetch(artwork)
-        except (ImageProblem, HTTPException) as exc:
-            reason = str(exc) or type(exc).__name__  # never empty: an empty reason would be fetched again
-            Artwork.objects.filter(pk=artwork.pk).update(fetch_error=reason[:300])
-    return True
-
-
-def _artwork_fetch(artwork: Artwork) -> None:
-    data = fetch_url(artwork.image_url, timeout=settings.IMPORT_URL_TIMEOUT_S,
-                     max_bytes=settings.IMPORT_MAX_IMAGE_BYTES)
-    info = inspect_image(data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS)
-    twin = (Artwork.objects.filter(study_id=artwork.study_id, sha256=info.sha256).exclude(pk=artwork.pk)
-            .values_list("external_id", flat=True).first())
-    if twin is not None:
-        raise ImageProblem(f"the same image (sha256 {info.sha256[:12]}) as artwork {twin!r}; a study stores it once")
-    artwork_image_store(artwork, data, info)  # as an import stores it: the file, its checksum, its derivatives
 
 
 def study_fetch_progress(study: Study) -> dict:

@@ -238,14 +238,15 @@ def study_spec_validate(spec: dict) -> list[dict]:
         fields = {field: spec[field] for field in STUDY_FIELDS if spec.get(field) is not None}
         errors += _model_problems(Study(**{"slug": "x", "title": "x"} | fields), exclude=["slug", "owner"])
         for position, dim in enumerate(normalised):
-            errors += _model_problems(_dimension_from_spec(None, position, dim), exclude=["study"],
+            errors += _model_problems(dimension_from_spec(None, position, dim), exclude=["study"],
                                       where=f"dimensions[{position}] ({dim['key']}): ")
     if errors:
         raise StudySpecError(errors)
     return normalised
 
 
-def _dimension_from_spec(study: Study | None, position: int, dim: dict) -> Dimension:
+def dimension_from_spec(study: Study | None, position: int, dim: dict) -> Dimension:
+    """An unsaved Dimension from a validated study-file entry (creating a study and editing one alike)."""
     scale = dim.get("scale") or {}
     return Dimension(
         study=study,
@@ -277,5 +278,5 @@ def study_create(spec: dict, slug: str, *, owner=None, template: str = "") -> St
     fields.setdefault("title", slug)
     extra = {k: v for k, v in spec.items() if k not in STUDY_FIELDS and k != "dimensions"}
     study = Study.objects.create(slug=slug, owner=owner, template=template, extra=extra, **fields)
-    Dimension.objects.bulk_create(_dimension_from_spec(study, i, dim) for i, dim in enumerate(dims))
+    Dimension.objects.bulk_create(dimension_from_spec(study, i, dim) for i, dim in enumerate(dims))
     return study

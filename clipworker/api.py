@@ -9,7 +9,7 @@ from annotations.api import StudyScoped
 from annotations.serializers import ErrorsSerializer
 
 from .models import ArtworkFailure, ClipRun, Prediction
-from .runs import RunRefused, cliprun_progress, cliprun_request
+from .runs import RunRefused, cliprun_cancel, cliprun_progress, cliprun_request
 
 
 class RunSerializer(serializers.Serializer):
@@ -102,8 +102,6 @@ class RunCancel(RunScoped, APIView):
 
     @extend_schema(request=None, responses={200: RunSerializer, 409: ErrorsSerializer})
     def post(self, request, slug, run_id):
-        from .services import cliprun_cancel
-
         run = self.get_run()
         if not cliprun_cancel(run):
             return Response({"errors": [f"run {run.pk} is {run.status}; it cannot be cancelled"]},

@@ -22,13 +22,9 @@ import numpy as np
 import torch
 
 from clipworker import tiny
+from clipworker.catalog import STAND_IN_NAME, ModelUnavailable
 
-STAND_IN_NAME = "artalign/tiny-clip"
 STAND_IN_FOLDER = "tiny-clip"  # under cache_dir
-
-
-class ModelUnavailable(RuntimeError):
-    """The checkpoint is neither a local folder nor in the Hugging Face cache, and cannot be fetched."""
 
 
 def resolve_device(device: str = "auto") -> tuple[torch.device, torch.dtype]:

@@ -1,16 +1,24 @@
-"""CLIP runs as the researcher pages and the API see them: start one (as `run_clip` does) and read
-its progress. The work itself is `clipworker.services`; torch is imported only when a run starts.
+"""The web side of CLIP runs: start one (create it and queue its batches), cancel it, read its
+progress, as the researcher pages, the API and `run_clip` do. No torch here: the batches' work is
+the worker side (`clipworker.services`), reached only through the task (`clipworker.tasks`).
 """
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from annotations.models import Study
 
+from .catalog import STAND_IN_NAME, STAND_IN_NOTE, ModelUnavailable
 from .models import ClipRun
+from .progress import cliprun_refresh
+from .tasks import score_batch
 
-STAND_IN_NOTE = "stand-in model, random weights: its answers mean nothing"
-# clipworker.model.STAND_IN_NAME, repeated so that pages need not import torch (a test keeps them equal).
-STAND_IN_NAME = "artalign/tiny-clip"
+__all__ = ["STAND_IN_NAME", "STAND_IN_NOTE", "BrokerUnavailable", "RunRefused", "cliprun_cancel",
+           "cliprun_progress", "cliprun_request", "cliprun_start", "clip_model_default", "clip_models_offered"]
+
+
+class BrokerUnavailable(RuntimeError):
+    """The run's tasks could not be queued; the run was not created."""
 
 
 class RunRefused(Exception):
@@ -37,18 +45,56 @@ def cliprun_request(study: Study, model_name: str, *, batch_size: int | None = N
     before a run exists, and the run has finished when this returns. With a broker the run is
     queued and its page polls.
     """
-    from .model import ModelUnavailable
-    from .services import BrokerUnavailable, clip_for, cliprun_start
-
     model_name = model_name.strip()
     if model_name not in settings.CLIP_MODELS:
         raise RunRefused(f"that model is not offered here; choose one of: {', '.join(clip_models_offered())}")
     try:
         if settings.CELERY_TASK_ALWAYS_EAGER:
+            # In-process this web process is the worker: load the model now (torch), so that one that
+            # cannot be had is refused before a run exists.
+            from .services import clip_for
+
             clip_for(model_name)
         return cliprun_start(study, model_name, batch_size=batch_size)
     except (ModelUnavailable, BrokerUnavailable) as exc:
         raise RunRefused(str(exc)) from None
+
+
+def run_artwork_ids(study: Study, model_name: str) -> list[int]:
+    """Artworks a run scores: those with an image (or a URL to fetch) or an embedding of this model."""
+    has_source = ~Q(image="") | ~Q(image_url="") | Q(embeddings__model_name=model_name)
+    return list(study.artworks.filter(has_source).order_by("id").values_list("id", flat=True).distinct())
+
+
+def cliprun_start(study: Study, model_name: str, *, batch_size: int | None = None) -> ClipRun:
+    """Create a run and queue its batches; BrokerUnavailable (and no run) if they cannot be queued."""
+    ids = run_artwork_ids(study, model_name)
+    run = ClipRun.objects.create(study=study, model_name=model_name, total=len(ids),
+                                 batch_size=batch_size or settings.CLIP_BATCH_SIZE)
+    step = settings.CLIP_TASK_ARTWORKS
+    try:
+        for start in range(0, len(ids), step):
+            score_batch.delay(run.pk, ids[start:start + step])
+    except Exception as exc:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            # In-process: the batch's own error, which has failed the run already (tasks.score_batch).
+            run.refresh_from_db()
+            if run.status == ClipRun.Status.FAILED:
+                return run
+            raise
+        run.delete()
+        raise BrokerUnavailable(f"cannot queue the CLIP run: the broker at {settings.CELERY_BROKER_URL}"
+                                f" did not accept it ({type(exc).__name__}: {exc})") from exc
+    if not ids:
+        cliprun_refresh(run)
+    run.refresh_from_db()
+    return run
+
+
+def cliprun_cancel(run: ClipRun) -> bool:
+    """Stop a queued or running run; batches not yet started then do nothing."""
+    return bool(ClipRun.objects.filter(pk=run.pk, status__in=[ClipRun.Status.QUEUED, ClipRun.Status.RUNNING])
+                .update(status=ClipRun.Status.CANCELLED, finished_at=timezone.now()))
 
 
 def cliprun_is_stand_in(run: ClipRun) -> bool:

@@ -1,4 +1,6 @@
-"""CLIP runs: start, score a batch, cancel; and probes on stored embeddings.
+"""The worker side of CLIP runs (torch): score a batch; and probes on stored embeddings. The web side
+(create, queue, cancel, progress) is `clipworker.runs`, which never imports this module but through
+the task (`clipworker.tasks`), so pages and the API load no torch.
 
 A run is split into batches of artworks, each one Celery task (`clipworker.tasks.score_batch`).
 A batch embeds the artworks that have no embedding yet for (model, revision), stores them, and
@@ -13,17 +15,17 @@ from collections.abc import Iterator
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from annotations.images import ImageProblem
 from annotations.imports import artwork_ensure_image
 from annotations.models import Artwork, Dimension, Study
 
-from .model import LoadedClip, ModelUnavailable, get_clip
+from .model import LoadedClip, get_clip
 from .models import ArtworkFailure, ClipRun, Embedding, Prediction
 from .pipeline import embed_items
 from .probe import probe_cross_val
+from .progress import cliprun_refresh
 from .scoring import DimensionSpec, dimension_spec, prompts_hash, score_dimensions
 
 SPEC_EXTRA_FIELDS = ("label_prompts", "pair_prompts", "negative_prompts", "threshold")
@@ -34,10 +36,6 @@ ARTWORK_FIELDS = {field.name for field in Artwork._meta.concrete_fields}
 IMAGE_ERRORS = (ImageProblem, OSError, ValueError, http.client.HTTPException)
 
 logger = logging.getLogger(__name__)
-
-
-class BrokerUnavailable(RuntimeError):
-    """The run's tasks could not be queued; the run was not created."""
 
 
 def dimension_spec_for(dim: Dimension) -> DimensionSpec:
@@ -52,45 +50,6 @@ def clip_for(model_name: str) -> LoadedClip:
     name is a hub id or folder itself (only `run_clip`, the operator's tool, starts runs of those)."""
     return get_clip(settings.CLIP_MODELS.get(model_name, model_name), device=settings.CLIP_DEVICE,
                     cache_dir=settings.VAR_DIR, max_loaded=settings.CLIP_MAX_LOADED_MODELS)
-
-
-def run_artwork_ids(study: Study, model_name: str) -> list[int]:
-    """Artworks a run scores: those with an image (or a URL to fetch) or an embedding of this model."""
-    has_source = ~Q(image="") | ~Q(image_url="") | Q(embeddings__model_name=model_name)
-    return list(study.artworks.filter(has_source).order_by("id").values_list("id", flat=True).distinct())
-
-
-def cliprun_start(study: Study, model_name: str, *, batch_size: int | None = None) -> ClipRun:
-    """Create a run and queue its batches; BrokerUnavailable (and no run) if they cannot be queued."""
-    from .tasks import score_batch
-
-    ids = run_artwork_ids(study, model_name)
-    run = ClipRun.objects.create(study=study, model_name=model_name, total=len(ids),
-                                 batch_size=batch_size or settings.CLIP_BATCH_SIZE)
-    step = settings.CLIP_TASK_ARTWORKS
-    try:
-        for start in range(0, len(ids), step):
-            score_batch.delay(run.pk, ids[start:start + step])
-    except Exception as exc:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            # In-process: the batch's own error, which has failed the run already (tasks.score_batch).
-            run.refresh_from_db()
-            if run.status == ClipRun.Status.FAILED:
-                return run
-            raise
-        run.delete()
-        raise BrokerUnavailable(f"cannot queue the CLIP run: the broker at {settings.CELERY_BROKER_URL}"
-                                f" did not accept it ({type(exc).__name__}: {exc})") from exc
-    if not ids:
-        cliprun_refresh(run)
-    run.refresh_from_db()
-    return run
-
-
-def cliprun_cancel(run: ClipRun) -> bool:
-    """Stop a queued or running run; batches not yet started then do nothing."""
-    return bool(ClipRun.objects.filter(pk=run.pk, status__in=[ClipRun.Status.QUEUED, ClipRun.Status.RUNNING])
-                .update(status=ClipRun.Status.CANCELLED, finished_at=timezone.now()))
 
 
 def _image_sources(artworks: list[Artwork], failures: dict[int, str]) -> Iterator[tuple[int, bytes]]:
@@ -114,18 +73,6 @@ def _image_failure(artwork: Artwork, exc: Exception) -> str:
     if isinstance(exc, http.client.HTTPException):
         return "cannot fetch image: the server's answer is not HTTP"
     return "cannot fetch or open image"
-
-
-def cliprun_fail(run_id: int, exc: BaseException) -> None:
-    """Mark a queued or running run failed with the reason, logging the traceback.
-
-    A batch that raised for a reason no single artwork explains (a bug, a model that cannot be
-    loaded, a time limit) would otherwise leave its run "running" for ever.
-    """
-    logger.error("CLIP run %s failed", run_id, exc_info=exc)
-    reason = str(exc) if isinstance(exc, ModelUnavailable) else f"a batch failed: {type(exc).__name__}: {exc}"
-    ClipRun.objects.filter(pk=run_id, status__in=[ClipRun.Status.QUEUED, ClipRun.Status.RUNNING]).update(
-        status=ClipRun.Status.FAILED, error=reason[:2000], finished_at=timezone.now())
 
 
 def cliprun_score_batch(run_id: int, artwork_ids: list[int]) -> None:
@@ -175,18 +122,6 @@ def _zero_shot_predictions(run: ClipRun, clip: LoadedClip, vectors: dict[int, np
                    label=item[dim.key]["label"], expected=item[dim.key]["expected"], prompts_hash=hashes[dim.key])
         for artwork_id, item in zip(ids, scores) for dim in dims
     ]
-
-
-def cliprun_refresh(run: ClipRun) -> ClipRun:
-    """Progress from what is stored (so a redelivered batch never counts twice); finish when complete."""
-    done = Prediction.objects.filter(run=run).values("artwork").distinct().count()
-    failed = run.failures.count()
-    ClipRun.objects.filter(pk=run.pk).update(done=done, failed=failed)
-    if done + failed >= run.total:
-        ClipRun.objects.filter(pk=run.pk, status__in=[ClipRun.Status.QUEUED, ClipRun.Status.RUNNING]).update(
-            status=ClipRun.Status.DONE, finished_at=timezone.now())
-    run.refresh_from_db()
-    return run
 
 
 def _probe_target(artwork: Artwork, dim: Dimension, target: str, experts: dict, majority: dict):

@@ -1,8 +1,13 @@
-"""Celery tasks of the `clip` queue: thin wrappers around clipworker.services."""
+"""Celery tasks of the `clip` queue: thin wrappers around the worker side (`clipworker.services`).
+
+The web side (`clipworker.runs`) imports this module to queue batches; the worker side, and torch
+with it, is imported when a batch runs, in the process that runs it (a worker, or the web process
+itself with eager tasks), never when a page merely imports the task.
+"""
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .services import cliprun_fail, cliprun_score_batch
+from .progress import cliprun_fail
 
 RETRIED = (OperationalError, InterfaceError)  # the database away for a moment: the batch is tried again
 
@@ -15,6 +20,8 @@ def score_batch(self, run_id: int, artwork_ids: list[int]) -> None:
     Any other error fails the run (its reason stored, its traceback logged) before Celery sees it:
     a run is never left "running" by a batch that raised.
     """
+    from .services import cliprun_score_batch  # the worker side: torch, loaded where batches run
+
     try:
         cliprun_score_batch(run_id, artwork_ids)
     except RETRIED:

@@ -13,8 +13,8 @@ from annotations.selectors import study_for_user
 
 from .forms import ClipRunForm
 from .models import ClipRun
-from .runs import (STAND_IN_NAME, STAND_IN_NOTE, RunRefused, clip_models_offered, cliprun_progress,
-                   cliprun_request)
+from .runs import (STAND_IN_NAME, STAND_IN_NOTE, RunRefused, clip_models_offered, cliprun_cancel,
+                   cliprun_progress, cliprun_request)
 
 
 @login_required
@@ -72,8 +72,6 @@ def run_progress_json(request, slug: str, run_id: int):
 @require_POST
 @login_required
 def run_cancel(request, slug: str, run_id: int):
-    from .services import cliprun_cancel
-
     run = _run(request, slug, run_id, write=True)
     if cliprun_cancel(run):
         messages.success(request, f"Run {run.pk} cancelled; batches already started finish their work.")

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from annotations.models import Artwork
 from clipworker.model import STAND_IN_NAME
 from clipworker.models import ClipRun, Embedding, Prediction
-from clipworker.services import cliprun_cancel, cliprun_start
+from clipworker.runs import cliprun_cancel, cliprun_start
 from tests.conftest import PROJECT_ROOT
 from tests.factories import write_csv, write_image
 from tests.servers import not_http_serving

@@ -10,7 +10,7 @@ from django.db import connection
 
 from clipworker.model import STAND_IN_NAME
 from clipworker.models import ClipRun, Prediction
-from clipworker.services import cliprun_start
+from clipworker.runs import cliprun_start
 from config.celery import app
 from tests.conftest import PROJECT_ROOT, require
 from tests.factories import write_csv, write_image

@@ -19,7 +19,7 @@ from django.db import connection
 
 from clipworker.model import STAND_IN_NAME
 from clipworker.models import ClipRun, Embedding, Prediction
-from clipworker.services import BrokerUnavailable, cliprun_start
+from clipworker.runs import BrokerUnavailable, cliprun_start
 from config.celery import app
 from tests.clipworker.test_worker import redis_url, use_broker, wait_for
 from tests.conftest import PROJECT_ROOT, require

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotations.management.commands._common import get_study
 from clipworker.models import ClipRun
-from clipworker.runs import clip_model_default, clip_models_offered
+from clipworker.catalog import ModelUnavailable
+from clipworker.runs import BrokerUnavailable, clip_model_default, clip_models_offered, cliprun_start
 
 STAND_IN_NOTE = "NOTE: computed with the offline stand-in CLIP (random weights); its answers mean nothing."
 
@@ -32,16 +33,14 @@ class Command(BaseCommand):
         probe.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, **options):
-        # torch only now that there is work: --help stays quick.
-        from clipworker.model import ModelUnavailable
-        from clipworker.services import BrokerUnavailable, clip_for, cliprun_start
-
         study = get_study(options["study"])
         model = options["model"] or clip_model_default()
         if options["method"] == "probe":
             return self._probe(study, model, options)
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
+                from clipworker.services import clip_for  # the worker side (torch): only when there is work
+
                 clip_for(model)  # in-process: fail before creating a run if the model cannot be had
             run = cliprun_start(study, model, batch_size=options["batch_size"])
         except (ModelUnavailable, BrokerUnavailable) as exc:
