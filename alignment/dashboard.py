@@ -16,7 +16,7 @@ from .coding import dimension_arrays_as_reported
 from .dashboard_points import disagreements, scatters, share_scatters
 from .loader import artworks_by_external_id, study_dimension, study_rows
 from .models import Report
-from .render_report import fmt, fmt_ci, forest_svg, humans_rows, strata_rows
+from .render_report import fmt, fmt_ci, forest_svg, humans_rows, strata_rows, stratum_model_figures
 from .render_svg import ceiling_svg, heatmap_svg, scatter_svg
 from .rows import StudyRows
 
@@ -80,22 +80,19 @@ def _stratum_of(dim: dict, stratum: tuple[str, str] | None) -> dict | None:
 
 
 def _model_summary(key: str, m: dict, in_stratum: dict | None) -> dict:
-    stand_in = bool(m.get("is_stand_in"))
-    if in_stratum is not None:
-        figures = (in_stratum.get("models") or {}).get(key) or {}
-        return {"key": key, "stand_in": stand_in, "n": fmt(figures.get("n_artworks")),
-                "accuracy": fmt(figures.get("accuracy")), "kappa": fmt(figures.get("cohen_kappa")),
-                "ceiling": "–", "spearman": fmt_ci(figures.get("spearman")), "change": "–"}
-    vs = m.get("vs_majority") or {}
-    ceiling = m.get("human_ceiling") or {}
+    """A model's headline figures, overall or in a stratum (same names; a stratum has no ceiling and no
+    with/without change: "–")."""
+    figures = stratum_model_figures((in_stratum.get("models") or {}).get(key) or {}) if in_stratum is not None else m
+    vs = figures.get("vs_majority") or {}
+    ceiling = figures.get("human_ceiling") or {}
     return {
-        "key": key, "stand_in": stand_in, "n": fmt(m.get("n_artworks")),
+        "key": key, "stand_in": bool(m.get("is_stand_in")), "n": fmt(figures.get("n_artworks")),
         "accuracy": fmt(vs.get("accuracy")), "kappa": fmt(vs.get("cohen_kappa")),
         "ceiling": (f"{fmt(ceiling.get('model'))} · percentile {fmt(ceiling.get('percentile'), 0)}"
                     f"{' of ' + str(ceiling['n_raters']) + ' people' if ceiling.get('n_raters') else ''}")
         if ceiling.get("model") is not None else "–",
-        "spearman": fmt_ci((m.get("vs_human_mean") or {}).get("spearman")),
-        "change": fmt((m.get("as_annotator") or {}).get("change")),
+        "spearman": fmt_ci((figures.get("vs_human_mean") or {}).get("spearman")),
+        "change": fmt((figures.get("as_annotator") or {}).get("change")),
     }
 
 

@@ -159,14 +159,38 @@ def strata_rows(dim: dict) -> list[dict]:
     rows = []
     for field, values in dim["strata"].items():
         for group, s in values.items():
-            models = "; ".join(
-                f"{name}: " + ", ".join(f"{k} {fmt_ci(v) if isinstance(v, dict) else fmt(v)}"
-                                        for k, v in fig.items() if k in ("accuracy", "cohen_kappa", "spearman"))
-                for name, fig in (s.get("models") or {}).items())
+            models = "; ".join(f"{name}: " + ", ".join(f"{k} {fmt_ci(v) if isinstance(v, dict) else fmt(v)}"
+                                                       for k, v in _stratum_headline(fig).items())
+                               for name, fig in (s.get("models") or {}).items())
             rows.append({"stratum": f"{field} = {group}", "n": fmt(s.get("n_artworks", s.get("n_participants"))),
                          "alpha": fmt_ci((s.get("humans") or {}).get("alpha")), "models": models,
                          "note": s.get("note") or ""})
     return rows
+
+
+def stratum_model_figures(figures: dict) -> dict:
+    """A model's figures in a stratum under the overall figures' names. Reports stored before 2026-12
+    named them flat (accuracy, cohen_kappa, spearman, vs_experts_*); they render as they did."""
+    if not figures or "vs_majority" in figures:
+        return figures
+    flat = {"accuracy", "cohen_kappa"} & figures.keys()
+    experts = {k.removeprefix("vs_experts_"): v for k, v in figures.items() if k.startswith("vs_experts_")}
+    return {"n_artworks": figures.get("n_artworks"),
+            "vs_majority": {k: figures[k] for k in ("accuracy", "cohen_kappa") if k in flat} if flat else None,
+            "vs_human_mean": {"spearman": figures["spearman"]} if "spearman" in figures else None,
+            "vs_experts": experts or None}
+
+
+def _stratum_headline(figures: dict) -> dict:
+    """A model's figures in a stratum as the report's strata table lists them."""
+    figures = stratum_model_figures(figures)
+    out = {}
+    vs = figures.get("vs_majority")
+    if vs is not None:
+        out |= {"accuracy": vs.get("accuracy"), "cohen_kappa": vs.get("cohen_kappa")}
+    if figures.get("vs_human_mean") is not None:
+        out["spearman"] = figures["vs_human_mean"].get("spearman")
+    return out
 
 
 def _shares(dim: dict) -> dict | None:

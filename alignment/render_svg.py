@@ -25,7 +25,8 @@ def ceiling_svg(rows: list[dict], *, metric: str, width: int = 720) -> str:
 
     rows: [{"name", "people": [(participant, value)], "models": [(model key, value, is_stand_in)]}]
     """
-    values = [v for r in rows for _, v in r["people"] if svg_number(v)] + [v for r in rows for _, v, _ in r["models"] if svg_number(v)]
+    values = ([v for r in rows for _, v in r["people"] if svg_number(v)]
+              + [v for r in rows for _, v, _ in r["models"] if svg_number(v)])
     lo = min([0.0] + values)
     lo = math.floor(lo * 5) / 5
     hi = 1.0

@@ -238,30 +238,52 @@ def score_name(sub: SubDimension) -> str:
     return "expected rating" if sub.rating else "expected label value"
 
 
+def continuous(sub: SubDimension) -> bool:
+    """Whether people's answers have a per-artwork centre to rank (ratings, a binary share, an order)."""
+    return sub.rating or sub.positive is not None or sub.level != "nominal"
+
+
+def vs_majority(sub: SubDimension, model: ModelArrays, *, confusion: bool = False) -> dict | None:
+    """The model's labels against the people's majority label (ties: TIES_SEED): n, accuracy, macro F1,
+    Cohen's kappa, and the confusion matrix if asked; None for ratings or without judgements."""
+    if sub.rating or not np.isfinite(sub.data).any():
+        return None
+    reference = majority(sub)
+    out = _vs_reference(sub, reference, model.label)
+    if confusion:
+        out["confusion"] = {"labels": sub.categories, "rows": "human majority", "columns": "model",
+                            "matrix": stats.confusion_matrix(reference, model.label, labels=range(sub.k))}
+    return out
+
+
+def vs_human_mean(sub: SubDimension, model: ModelArrays, *, n_boot: int, seed: int,
+                  interval: bool = True) -> dict | None:
+    """Spearman's rho between the model's score and the people's centre per artwork (`human_centre`),
+    with a bootstrap interval unless `interval` is off; None where there is no centre or no score."""
+    if not (np.isfinite(sub.data).any() and continuous(sub) and np.isfinite(model.score).any()):
+        return None
+    centre = human_centre(sub)
+    return {"score": score_name(sub),
+            "human": "share voting " + sub.categories[sub.positive] if sub.positive is not None
+            else "mean rating" if sub.rating else "mean label value",
+            "spearman": stats.spearman_ci(model.score, centre, n_boot=n_boot, seed=seed) if interval
+            else {"value": stats.spearman(model.score, centre)}}
+
+
 def model_figures(sub: SubDimension, model: ModelArrays, rater_scores: NDArray[np.float64], *,
                   n_boot: int, seed: int, split_half: float | None) -> dict:
-    """One model on one sub-dimension (see docs/report-schema.md, `models.<name>`)."""
+    """One model on one sub-dimension (see docs/report-schema.md, `models.<name>`). A stratum repeats
+    `n_artworks`, `vs_majority` (without the confusion matrix), `vs_human_mean` and `vs_experts` from
+    the same functions (`report_strata`)."""
     has_people = bool(np.isfinite(sub.data).any())
     out = {"n_artworks": int(np.isfinite(model.label).sum())}
-    if has_people and not sub.rating:
-        reference = majority(sub)
-        out["vs_majority"] = _vs_reference(sub, reference, model.label) | {"confusion": {
-            "labels": sub.categories, "rows": "human majority", "columns": "model",
-            "matrix": stats.confusion_matrix(reference, model.label, labels=range(sub.k))}}
-    else:
-        out["vs_majority"] = None
+    out["vs_majority"] = vs_majority(sub, model, confusion=True)
     out["as_annotator"] = _as_annotator(sub, model, n_boot=n_boot, seed=seed) if has_people else None
     out["human_ceiling"] = _ceiling(sub, model, rater_scores) if has_people else None
-    continuous = sub.rating or sub.positive is not None or sub.level != "nominal"
-    out["vs_human_mean"] = None
-    if has_people and continuous and np.isfinite(model.score).any():
-        centre = human_centre(sub)
-        out["vs_human_mean"] = {"score": score_name(sub),
-                                "human": "share voting " + sub.categories[sub.positive] if sub.positive is not None
-                                else "mean rating" if sub.rating else "mean label value",
-                                "spearman": stats.spearman_ci(model.score, centre, n_boot=n_boot, seed=seed),
-                                "human_split_half": split_half}
-    out["vs_experts"] = _model_vs_experts(sub, model)
+    out["vs_human_mean"] = vs_human_mean(sub, model, n_boot=n_boot, seed=seed)
+    if out["vs_human_mean"] is not None:
+        out["vs_human_mean"]["human_split_half"] = split_half
+    out["vs_experts"] = model_vs_experts(sub, model)
     out["signal_detection"] = None
     if sub.positive is not None and np.isfinite(sub.experts).any():
         truth = truth_of(sub)
@@ -271,7 +293,8 @@ def model_figures(sub: SubDimension, model: ModelArrays, rater_scores: NDArray[n
     return out
 
 
-def _model_vs_experts(sub: SubDimension, model: ModelArrays) -> dict | None:
+def model_vs_experts(sub: SubDimension, model: ModelArrays) -> dict | None:
+    """The model against the reference labels (expert labels, a truth field); None without any."""
     if not np.isfinite(sub.experts).any():
         return None
     if sub.rating:

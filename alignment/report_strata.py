@@ -2,8 +2,9 @@
 rank correlations with aggregated human shares. Pure numpy over `arrays.SubDimension`s.
 
 A stratum gets a subset of the figures, to stay cheap on many strata: people's alpha with its
-interval, and per model the accuracy and kappa against the (stratum's) human majority, accuracy
-against the reference labels, and Spearman's rho with an interval against the human mean or share.
+interval, and per model the overall figures' `n_artworks`, `vs_majority` (against the stratum's
+majority, without the confusion matrix), `vs_human_mean` and `vs_experts`: the same functions
+(`report_figures`), so the same names and definitions overall and per stratum.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from numpy.typing import NDArray
 
 from . import stats
 from .arrays import SubDimension
-from .report_figures import alpha_figure, human_centre, majority, mean_alpha, mean_of
+from .report_figures import alpha_figure, mean_alpha, mean_of, model_vs_experts, vs_human_mean, vs_majority
 
 SHARES_NOTE = ("The shares are aggregated human data (per artwork, the share of judges who chose {label!r}); "
                "they hold no individual judgements, so agreement among judges (Krippendorff's alpha, kappas, "
@@ -20,28 +21,12 @@ SHARES_NOTE = ("The shares are aggregated human data (per artwork, the share of 
                "between the shares and the models' scores are reported.")
 
 
-def _continuous(sub: SubDimension) -> bool:
-    return sub.rating or sub.positive is not None or sub.level != "nominal"
-
-
 def _model_in_stratum(sub: SubDimension, index: int, *, n_boot: int, seed: int, interval: bool = True) -> dict:
+    """A model's figures in a stratum: the overall figures' definitions and names (`report_figures`)."""
     model = sub.models[index]
-    people = bool(np.isfinite(sub.data).any())
-    out: dict = {"n_artworks": int(np.isfinite(model.label).sum())}
-    if people and not sub.rating:
-        reference = majority(sub)
-        out["accuracy"] = stats.accuracy(reference, model.label)
-        out["cohen_kappa"] = stats.cohen_kappa(reference, model.label)
-    if people and _continuous(sub) and np.isfinite(model.score).any():
-        centre = human_centre(sub)
-        out["spearman"] = (stats.spearman_ci(model.score, centre, n_boot=n_boot, seed=seed) if interval
-                           else {"value": stats.spearman(model.score, centre)})
-    if np.isfinite(sub.experts).any():
-        if sub.rating:
-            out["vs_experts_spearman"] = stats.spearman(model.score, sub.experts)
-        else:
-            out["vs_experts_accuracy"] = stats.accuracy(sub.experts, model.label)
-    return out
+    return {"n_artworks": int(np.isfinite(model.label).sum()), "vs_majority": vs_majority(sub, model),
+            "vs_human_mean": vs_human_mean(sub, model, n_boot=n_boot, seed=seed, interval=interval),
+            "vs_experts": model_vs_experts(sub, model)}
 
 
 def stratum_figures(subs: list[SubDimension], *, n_boot: int, seed: int) -> dict:
@@ -58,7 +43,8 @@ def stratum_figures(subs: list[SubDimension], *, n_boot: int, seed: int) -> dict
         # A multi-label dimension's stratum shows the tags' mean rho, so the tags need no interval.
         per_sub = [_model_in_stratum(sub, index, n_boot=n_boot, seed=seed, interval=len(subs) == 1) for sub in subs]
         models[model.key] = per_sub[0] if len(subs) == 1 else mean_of(per_sub, [
-            "n_artworks", "accuracy", "cohen_kappa", "spearman.value", "vs_experts_accuracy",
+            "n_artworks", "vs_majority.n", "vs_majority.accuracy", "vs_majority.macro_f1", "vs_majority.cohen_kappa",
+            "vs_human_mean.spearman.value", "vs_experts.n", "vs_experts.accuracy", "vs_experts.cohen_kappa",
         ]) | {"of": "mean over tags"}
     out["models"] = models
     return out

@@ -224,3 +224,30 @@ def test_csv_and_html_of_a_full_report_show_models_shares_and_strata(aligned_stu
     html = report_html(content)
     assert STAND_IN in html and "authenticity" in html and "generator = gen-a" in html and "cannot be computed" in html
     assert "http" not in html and "<script" not in html
+
+
+def test_a_models_figures_in_a_stratum_have_the_overall_names_and_definitions(aligned_study):
+    """A stratum holding every artwork gives a model the overall figures it shares with the report's
+    `models.<name>`: the same keys, the same numbers (one definition per figure)."""
+    from alignment.coding import dimension_arrays
+    from alignment.loader import study_rows
+    from alignment.report_figures import leave_one_out, model_figures
+    from alignment.report_strata import stratum_figures
+
+    rows = study_rows(aligned_study)
+    for key in ("style", "origin", "aesthetic"):
+        sub = dimension_arrays(aligned_study.dimensions.get(key=key), rows).subs[0]
+        overall = model_figures(sub, sub.models[0], leave_one_out(sub), n_boot=50, seed=3, split_half=None)
+        in_stratum = stratum_figures([sub.sub(units=np.ones(len(sub.units), bool))], n_boot=50, seed=3)
+        figures = in_stratum["models"][sub.models[0].key]
+        assert set(figures) == {"n_artworks", "vs_majority", "vs_human_mean", "vs_experts"} <= set(overall)
+        assert figures["n_artworks"] == overall["n_artworks"]
+        assert figures["vs_experts"] == overall["vs_experts"]
+        if key == "aesthetic":  # a rating: no majority label
+            assert figures["vs_majority"] is None is overall["vs_majority"]
+        else:
+            assert figures["vs_majority"] == {k: v for k, v in overall["vs_majority"].items() if k != "confusion"}
+        if overall["vs_human_mean"] is not None:
+            assert figures["vs_human_mean"] == {k: v for k, v in overall["vs_human_mean"].items()
+                                                if k != "human_split_half"}
+        assert any(figures[k] is not None for k in ("vs_majority", "vs_human_mean"))

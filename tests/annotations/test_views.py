@@ -2,7 +2,7 @@ from django.urls import reverse
 
 
 def test_the_demo_study_page_shows_its_artworks_to_its_owner(client, demo_study):
-    client.login(username="demo", password="demo")
+    client.post("/accounts/login/", {"username": "demo", "password": "demo"})  # the demo's known login
     response = client.get(reverse("annotations:study_detail", args=["demo"]))
     assert response.status_code == 200
     page = response.content.decode()
@@ -14,7 +14,7 @@ def test_the_demo_study_page_shows_its_artworks_to_its_owner(client, demo_study)
 
 
 def test_the_study_list_links_to_the_demo_study(client, demo_study):
-    client.login(username="demo", password="demo")
+    client.post("/accounts/login/", {"username": "demo", "password": "demo"})  # the demo's known login
     response = client.get(reverse("annotations:study_list"))
     assert reverse("annotations:study_detail", args=["demo"]) in response.content.decode()
 
