@@ -397,7 +397,8 @@ class ImportJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(rows_done__lte=models.F("rows_total")), name="import_job_rows_done_le_total"),
+            models.CheckConstraint(condition=Q(rows_done__lte=models.F("rows_total")),
+                                   name="import_job_rows_done_le_total"),
             models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "failed"]),
                                    name="import_job_status_valid"),
         ]

@@ -152,8 +152,8 @@ def _job_enqueue(job: ImportJob) -> None:
             raise  # in-process: the task's own error, not a broker problem
         shutil.rmtree(_job_folder(job), ignore_errors=True)
         job.delete()
-        raise ImportFailed([RowError(0, job.kind, f"cannot queue the import: the broker did not accept it"
-                                                  f" ({type(exc).__name__}); nothing was imported, try again")]) from exc
+        reason = f"cannot queue the import: the broker did not accept it ({type(exc).__name__}); nothing was imported"
+        raise ImportFailed([RowError(0, job.kind, f"{reason}, try again")]) from exc
 
 
 def _job_folder(job: ImportJob) -> Path:

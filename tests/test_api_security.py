@@ -58,7 +58,7 @@ def cast(study, owner, outsider, django_user_model, tmp_path, settings, clip_cac
     viewer = django_user_model.objects.create_user("viewer", password="viewer-pass-1")
     viewer_of(study, viewer)
     elsewhere = study_create(study_template_load("clip-art-perception"), "elsewhere", owner=outsider)
-    ImportJob.objects.create(study=study, kind=ImportJob.Kind.ARTWORKS, status=ImportJob.Status.DONE)  # a large upload's
+    ImportJob.objects.create(study=study, kind=ImportJob.Kind.ARTWORKS, status=ImportJob.Status.DONE)  # import-detail
     return api_clients(study, owner=owner, viewer=viewer, outsider=outsider), study, elsewhere
 
 

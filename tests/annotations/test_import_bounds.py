@@ -1,21 +1,38 @@
 """Imports bounded as a whole (issue 13, item 2): totals per import, one image in memory at a time,
 capped error lists, and large uploads imported by a task with progress on the page and in the API."""
 import io
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
 import tracemalloc
+import urllib.request
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from PIL import Image
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations.imports import artworks_import
 from annotations.models import Artwork, ImportJob
+from annotations.studies import study_create, study_template_load
 from annotations.tables import ImportFailed
+from tests.annotations.crowd_cast import study_open
+from tests.clipworker.test_worker import redis_url
+from tests.conftest import PROJECT_ROOT, require
 from tests.factories import write_csv
+from tests.servers import Browser, gunicorn_serving, server_database_url
 
 MB = 1024 * 1024
 
@@ -227,7 +244,8 @@ def test_the_upload_page_shows_a_large_import_as_a_job_that_updates_itself(
     job = ImportJob.objects.get(study=study)
     assert response.status_code == 302 and response["Location"] == f"{upload}?job={job.pk}"
     page = client.get(response["Location"]).content.decode()
-    assert "Imported 12 artworks." in page and f'data-poll="{upload.removesuffix("upload/")}imports/{job.pk}.json"' in page
+    poll_url = reverse("annotations:study_import_json", args=[study.slug, job.pk])
+    assert "Imported 12 artworks." in page and f'data-poll="{poll_url}"' in page
     poll = client.get(reverse("annotations:study_import_json", args=[study.slug, job.pk])).json()
     assert poll["active"] is False and poll["status"] == "done" and "Imported 12 artworks." in poll["html"]
     assert job.created_by == owner and study.artworks.count() == 12
@@ -252,3 +270,98 @@ def test_another_studys_job_is_not_found(client, owner, outsider, study, setting
     client.force_login(outsider)
     job = ImportJob.objects.get()
     assert client.get(reverse("annotations:study_import_json", args=[study.slug, job.pk])).status_code == 404
+
+
+# In the production profile: gunicorn, PostgreSQL, Redis and a real worker ----------------------------
+def multipart(fields: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    boundary = "artalign-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+             f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+             for name, (filename, data) in fields.items()]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def timed(func) -> tuple[object, float]:
+    start = time.monotonic()
+    outcome = func()
+    return outcome, time.monotonic() - start
+
+
+@pytest.fixture
+def default_worker(transactional_db, settings, tmp_path):
+    """A `celery worker` on the default queue sharing the test database, VAR_DIR (tmp_path/var, as
+    gunicorn_serving's) and MEDIA_ROOT with the servers this test starts."""
+    require(connection.vendor == "postgresql", "the worker shares the test database: set DATABASE_URL to PostgreSQL")
+    broker = redis_url()
+    env = {**os.environ, "CELERY_BROKER_URL": broker, "DATABASE_URL": server_database_url(),
+           "VAR_DIR": str(tmp_path / "var"), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    with open(tmp_path / "worker.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default", "-c", "1", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "-l", "info"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+    try:
+        yield broker, process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.mark.services
+def test_participants_are_answered_within_a_second_while_a_worker_imports_a_large_upload(
+        study, owner, default_worker, tmp_path, collected_static, settings):
+    broker, worker = default_worker
+    study_open(study, artworks=4, items_per_session=2, attention_check_rate=0)
+    target = study_create(study_template_load("clip-art-perception"), "uploads", owner=owner)
+    token = Token.objects.create(user=owner).key
+    n = 60
+    images = io.BytesIO()
+    with zipfile.ZipFile(images, "w") as archive:
+        for i in range(n):  # 1024x768 gradients: quick to send, a real decode and re-encode each
+            image = io.BytesIO()
+            Image.linear_gradient("L").resize((1024, 768)).convert("RGB").point(lambda v, i=i: (v + i) % 256).save(
+                image, "PNG")
+            archive.writestr(f"n{i}.png", image.getvalue())
+    body, content_type = multipart({"manifest": ("m.csv", manifest_upload(n).read()),
+                                    "images": ("images.zip", images.getvalue())})
+    latencies, answers, stop = [], [], threading.Event()
+
+    with gunicorn_serving(tmp_path, collected_static, settings.MEDIA_ROOT, workers=2,
+                          DATABASE_URL=server_database_url(), CELERY_BROKER_URL=broker, IMPORT_ASYNC_ROWS="20") as base:
+        def participants():
+            i = 0
+            while not stop.is_set():
+                start = time.monotonic()
+                status, page, _ = Browser(base).request(f"/s/{study.slug}/", params={"PROLIFIC_PID": f"p{i}"})
+                latencies.append(time.monotonic() - start)
+                answers.append(status == 200 and "Do you agree to take part?" in page)
+                i += 1
+                time.sleep(0.2)
+
+        crowd = threading.Thread(target=participants, daemon=True)
+        crowd.start()
+        api = Browser(base)
+        auth = {"Authorization": f"Token {token}"}
+        request = urllib.request.Request(f"{base}/api/studies/{target.slug}/artworks/", data=body, method="POST",
+                                         headers={**auth, "Content-Type": content_type})
+        (status, answer), upload_s = timed(lambda: (lambda r: (r.status, json.loads(r.read())))(
+            urllib.request.urlopen(request, timeout=60)))
+        assert status == 202 and answer["status"] in ("queued", "running", "done"), answer
+        deadline, job = time.monotonic() + 240, answer
+        while job["status"] in ("queued", "running"):
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, f"the import did not finish: {job}"
+            time.sleep(0.5)
+            status, text, _ = api.request(answer["url"].removeprefix(base), headers=auth)
+            job = json.loads(text)
+        stop.set()
+        crowd.join(timeout=30)
+
+    assert (job["status"], job["rows_done"], job["rows_total"], job["result"]["created"]) == ("done", n, n, n), job
+    assert target.artworks.filter(display_image__gt="").count() == n
+    assert not any((tmp_path / "var" / "imports").iterdir()), "the job's files are removed when it ends"
+    took = (datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["created_at"])).total_seconds()
+    print(f"\nupload of {len(body) / MB:.1f} MB answered 202 in {upload_s:.2f} s; the worker imported {n} images in"
+          f" {took:.1f} s; {len(latencies)} participant requests meanwhile: median"
+          f" {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+    assert len(latencies) >= 5 and all(answers) and max(latencies) < 1.0
