@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
-from annotations.assignment import artwork_loads
+from annotations.assignment import AssignmentBusy, artwork_loads
 from annotations.crowd import session_next_assignment
 from annotations.models import Artwork, Assignment, Judgement, Session
 from tests.annotations.crowd_cast import artworks_add, session_finish, session_judging, study_open
@@ -39,7 +39,8 @@ def test_each_session_receives_the_least_judged_artworks(small_study):
     first, second = allocate(small_study, "p1"), allocate(small_study, "p2")
     assert not set(artworks_of(first)) & set(artworks_of(second))
     third = allocate(small_study, "p3")
-    untouched = set(small_study.artworks.values_list("id", flat=True)) - set(artworks_of(first)) - set(artworks_of(second))
+    untouched = (set(small_study.artworks.values_list("id", flat=True))
+                 - set(artworks_of(first)) - set(artworks_of(second)))
     assert untouched <= set(artworks_of(third))  # the one artwork nobody had comes first
     assert sorted(loads(small_study)) == [1, 1, 1, 1, 1, 2, 2]
 
@@ -109,8 +110,8 @@ def test_a_returning_participant_whose_holds_expired_continues_with_the_same_art
 def test_artworks_without_an_image_are_never_assigned(small_study):
     Artwork.objects.create(study=small_study, external_id="imageless")
     for i in range(4):
-        assert "imageless" not in Artwork.objects.filter(assignments__session=allocate(small_study, f"p{i}")).values_list(
-            "external_id", flat=True)
+        given = Artwork.objects.filter(assignments__session=allocate(small_study, f"p{i}"))
+        assert "imageless" not in given.values_list("external_id", flat=True)
 
 
 def test_a_session_gets_every_artwork_once_when_the_study_has_fewer_than_a_session_asks_for(study):
@@ -152,3 +153,39 @@ def test_many_sessions_started_at_once_fill_every_artwork_to_its_target_and_no_f
     pairs = list(judged.values_list("participant_id", "artwork_id"))
     assert len(pairs) == len(set(pairs)) == 48  # no participant saw an artwork twice
     assert all(s.phase == Session.Phase.COMPLETED for s in Session.objects.all())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_never_skips_past_a_less_judged_artwork_that_another_claim_has_locked(study):
+    """Another claim holds the least-judged artwork locked (and may yet let it go): taking the next one
+    would leave loads two apart, so the claim checks again and retries, and while the lock lasts the
+    participant is asked to retry. Once the lock is gone, the least-judged artwork is theirs."""
+    require(connection.vendor == "postgresql", "row locks need PostgreSQL (DATABASE_URL)")
+    study_open(study, artworks=2, items_per_session=1, target_judgements_per_item=3, attention_check_rate=0,
+               questionnaire=False)
+    first = allocate(study, "p1")
+    [free] = set(study.artworks.values_list("id", flat=True)) - set(artworks_of(first))
+    session = session_judging(study, "p2")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock():  # what a concurrent claim's SELECT ... FOR NO KEY UPDATE does to the row
+        try:
+            with transaction.atomic():
+                Artwork.objects.select_for_update(no_key=True).get(pk=free)
+                locked.set()
+                release.wait(60)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        with pytest.raises(AssignmentBusy):
+            session_next_assignment(session)
+        assert sorted(loads(study)) == [0, 1] and artworks_of(session) == []
+    finally:
+        release.set()
+        holder.join()
+    assert session_next_assignment(session).artwork_id == free
+    assert sorted(loads(study)) == [1, 1]

@@ -3,8 +3,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from annotations.imports import judgements_import
 from annotations.models import Assignment, AttentionCheck, Participant, Session, Study
 from annotations.progress import participants_progress, study_progress
+from tests.factories import write_csv
 from tests.researcher_cast import PEOPLE, aligned_study
 
 
@@ -34,8 +36,9 @@ def test_the_too_fast_and_the_flagged_are_excluded_and_a_failed_check_is_a_warni
     now = timezone.now()
     assignment = Assignment.objects.create(session=session, artwork=judged.artworks.first(), position=99,
                                            status="done", completed_at=now, is_attention_check=True)
-    AttentionCheck.objects.create(assignment=assignment, participant=speedy, dimension=judged.dimensions.get(key="origin"),
-                                  kind="instructed", expected="ai", answer="human", passed=False, answered_at=now)
+    AttentionCheck.objects.create(assignment=assignment, participant=speedy,
+                                  dimension=judged.dimensions.get(key="origin"), kind="instructed",
+                                  expected="ai", answer="human", passed=False, answered_at=now)
     rows = {r["participant"]: r for r in participants_progress(judged)}
     assert rows["speedy"]["excluded"] and rows["speedy"]["median_response_ms"] == 150
     assert rows["speedy"]["exclusion_rules"] == ["too_fast"]
@@ -64,3 +67,20 @@ def test_the_progress_page_polls_a_json_endpoint_while_the_study_is_open(client,
     assert "<svg" in data["html"] and len(data["participants"]) == len(PEOPLE) + 2
     Study.objects.filter(pk=judged.pk).update(status="closed")
     assert client.get(reverse("annotations:study_progress_json", args=[judged.slug])).json()["active"] is False
+
+
+@pytest.mark.parametrize("others, rating, agrees", [
+    ([3, 3, 3, 3], 4, True),   # one scale point above the others' mean: within the tolerance
+    ([3, 3, 3, 3], 2, True),   # one below
+    ([3, 3, 3, 4], 4, True),   # 0.75 above
+    ([3, 3, 3, 4], 2, False),  # 1.25 below: just outside
+    ([2, 3, 3, 3], 4, False),  # 1.25 above
+])
+def test_a_rating_agrees_when_within_one_scale_point_of_the_others_mean(study, tmp_path, others, rating, agrees):
+    rows = [{"participant": f"other-{i}", "artwork": "art-000", "dimension": "aesthetic", "value": value}
+            for i, value in enumerate(others)]
+    rows.append({"participant": "rater", "artwork": "art-000", "dimension": "aesthetic", "value": rating})
+    judgements_import(study, write_csv(tmp_path / "judgements.csv", rows), create_artworks=True)
+    rater = {r["participant"]: r for r in participants_progress(study)}["rater"]
+    assert rater["agreement_n"] == 1
+    assert rater["agreement"] == (1.0 if agrees else 0.0)
