@@ -3,6 +3,7 @@
 Every study-scoped endpoint loads its study through `study_for_user` (404 for outsiders, 403 for
 viewers on writes); anonymous requests, annotators' included, get 401 (settings: IsAuthenticated).
 """
+from django.conf import settings
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -17,7 +18,7 @@ from .editing import (StudyChangeRefused, study_fetch_progress, study_member_rem
 from .models import ImportJob, Judgement
 from .progress import participants_progress, study_progress
 from .selectors import OWNER, studies_for_user, study_for_user
-from .studies import StudySpecError, study_create, study_spec_parse, study_template_load
+from .studies import StudySpecError, study_create, study_file_size_problems, study_spec_parse, study_template_load
 from .tables import ImportFailed
 from .uploads import artworks_upload, import_result_json, judgements_upload, row_errors_json
 
@@ -34,6 +35,13 @@ class StudyScoped:
 
 def _errors(errors, code=status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"errors": list(errors)}, status=code)
+
+
+def _study_file_body_too_big(request) -> Response | None:
+    """A request that carries a study file, refused before its JSON is parsed when it is over twice
+    the study file's limit (room for JSON's escapes of YAML text); the file itself is measured after."""
+    size = int(request.META.get("CONTENT_LENGTH") or 0)
+    return _errors(study_file_size_problems(size)) if size > 2 * settings.STUDY_FILE_MAX_BYTES else None
 
 
 def _import_failed(exc: ImportFailed) -> Response:
@@ -69,6 +77,8 @@ class StudyList(generics.ListCreateAPIView):
                    examples=[OpenApiExample("From the template", request_only=True,
                                             value={"slug": "my-study", "template": "clip-art-perception"})])
     def post(self, request, *args, **kwargs):
+        if refused := _study_file_body_too_big(request):
+            return refused
         data = s.StudyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -103,6 +113,8 @@ class StudySpec(StudyScoped, APIView):
     @extend_schema(request=s.StudySpecSerializer, responses={200: s.StudySpecSerializer, 400: s.ErrorsSerializer})
     def put(self, request, slug):
         study = self.get_study()
+        if refused := _study_file_body_too_big(request):
+            return refused
         data = s.StudySpecSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:

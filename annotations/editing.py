@@ -58,11 +58,13 @@ def study_spec_yaml(study: Study) -> str:
 
 def study_spec_from_json(spec: dict) -> dict:
     """A study file that came as JSON, whose object keys are always text: scale anchors back to numbers."""
-    for dim in spec.get("dimensions") or []:
-        anchors = (dim.get("scale") or {}).get("anchors") if isinstance(dim, dict) else None
+    dims = spec.get("dimensions")
+    for dim in dims if isinstance(dims, list) else []:  # anything else is study_spec_validate's to refuse
+        scale = dim.get("scale") if isinstance(dim, dict) else None
+        anchors = scale.get("anchors") if isinstance(scale, dict) else None
         if isinstance(anchors, dict):
-            dim["scale"]["anchors"] = {int(k) if isinstance(k, str) and k.lstrip("-").isdecimal() else k: v
-                                       for k, v in anchors.items()}
+            dim["scale"]["anchors"] = {int(k) if isinstance(k, str) and k.lstrip("-").isdecimal() and len(k) < 10
+                                       else k: v for k, v in anchors.items()}
     return spec
 
 

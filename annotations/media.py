@@ -18,6 +18,8 @@ FILE_FIELDS = ("image", "thumbnail", "display_image")
 @require_GET
 @login_required
 def media_file(request, name: str):
+    if "\x00" in name:  # no stored name holds one, and PostgreSQL refuses it in a query (a 500)
+        raise Http404("No such file")
     artwork = Artwork.objects.filter(Q(image=name) | Q(thumbnail=name) | Q(display_image=name),
                                      study__in=studies_for_user(request.user)).first()
     if artwork is None:

@@ -20,7 +20,7 @@ from .forms import ArtworkUploadForm, JudgementUploadForm, MemberForm, StatusFor
 from .models import ImportJob
 from .progress import participants_progress, study_progress
 from .selectors import studies_for_user, study_artworks, study_for_user, study_summary
-from .studies import StudySpecError, study_create, study_spec_parse, study_template_load
+from .studies import StudySpecError, study_create, study_spec_parse, study_spec_read, study_template_load
 from .svg import histogram_svg
 from .tables import ImportFailed
 from .uploads import artworks_upload, judgements_upload
@@ -43,7 +43,7 @@ def study_create_view(request):
         data = form.cleaned_data
         try:
             if data["study_file"]:
-                spec = study_spec_parse(data["study_file"].read().decode("utf-8"))
+                spec = study_spec_read(data["study_file"], source=data["study_file"].name)
             else:
                 spec = study_template_load(data["template"])
             if data["title"]:
@@ -52,12 +52,11 @@ def study_create_view(request):
                                  template="" if data["study_file"] else data["template"])
         except StudySpecError as exc:
             errors = exc.errors
-        except UnicodeDecodeError:
-            errors = ["the study file is not UTF-8 text"]
         else:
             messages.success(request, f"Created study {study.slug}. Next: upload artworks, then open it.")
             return redirect("annotations:study_detail", study.slug)
-    return render(request, "annotations/study_create.html", {"form": form, "errors": errors})
+    return render(request, "annotations/study_create.html", {"form": form, "errors": errors},
+                  status=400 if errors else 200)
 
 
 def _link(request, study) -> str:
@@ -88,7 +87,7 @@ def study_edit(request, slug: str):
             messages.success(request, "Saved the study file.")
             return redirect("annotations:study_edit", study.slug)
     return render(request, "annotations/study_edit.html",
-                  {"study": study, "form": form, "errors": errors, "tab": "edit"})
+                  {"study": study, "form": form, "errors": errors, "tab": "edit"}, status=400 if errors else 200)
 
 
 @login_required

@@ -110,6 +110,9 @@ REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 1024 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# A study file (YAML or JSON: a command's file, an upload, the editor, the API) over this many bytes
+# is refused before it is parsed; a real one is a few kB (annotations/studies.py).
+STUDY_FILE_MAX_BYTES = env_int("STUDY_FILE_MAX_BYTES", 256 * 1024)
 
 # Where the project writes what it makes at run time (tiny stand-in CLIP, demo images, SQLite file).
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -340,6 +343,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's JSON parser, with JSON nested too deeply a 400 instead of a RecursionError (a 500)
+    "DEFAULT_PARSER_CLASSES": ["annotations.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # The annotator site's rates (annotations/throttles.py): every request of one participant's
     # session, and new sessions started from one address (a lab's participants share one).

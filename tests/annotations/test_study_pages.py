@@ -48,7 +48,7 @@ def test_a_researcher_creates_a_study_from_the_template_and_owns_it(client, owne
 def test_a_taken_slug_is_refused_with_its_reason(client, owner, owned):
     client.force_login(owner)
     response = client.post(reverse("annotations:study_create"), {"slug": owned.slug, "template": "clip-art-perception"})
-    assert response.status_code == 200 and "already exists" in response.content.decode()
+    assert response.status_code == 400 and "already exists" in response.content.decode()
 
 
 def test_a_study_file_with_problems_lists_every_problem_and_changes_nothing(client, owner, owned):
@@ -57,7 +57,7 @@ def test_a_study_file_with_problems_lists_every_problem_and_changes_nothing(clie
     broken = text.replace("kind: single", "kind: triple", 1).replace("items_per_session: 20", "items_per_session: 0")
     response = client.post(reverse("annotations:study_edit", args=[owned.slug]), {"spec": broken})
     page = response.content.decode()
-    assert response.status_code == 200 and "Not saved: 2 problems" in page
+    assert response.status_code == 400 and "Not saved: 2 problems" in page
     assert "&#x27;triple&#x27; is not one of" in page and "items_per_session" in page
     owned.refresh_from_db()
     assert owned.items_per_session == 20
