@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from .stats import Level
+
 
 @dataclass
 class ModelArrays:
@@ -42,7 +44,7 @@ class SubDimension:
     """
 
     key: str
-    level: str
+    level: Level
     categories: list[str]
     rating: bool
     data: NDArray[np.float64]
@@ -66,16 +68,16 @@ class SubDimension:
         out[ok] = self.values[codes[ok].astype(int)]
         return out
 
-    def sub(self, units: NDArray[np.bool_] | None = None, raters: NDArray[np.bool_] | None = None) -> "SubDimension":
+    def sub(self, units: NDArray[np.bool_] | None = None, raters: NDArray[np.bool_] | None = None) -> SubDimension:
         """The same sub-dimension restricted to some units (columns) and/or raters (rows)."""
         u = np.ones(len(self.units), bool) if units is None else units
         r = np.ones(len(self.raters), bool) if raters is None else raters
         models = [ModelArrays(m.key, m.meta, m.label[u], m.score[u], None if m.probs is None else m.probs[u])
                   for m in self.models]
-        raters = [x for x, keep in zip(self.raters, r) if keep]
-        units = [x for x, keep in zip(self.units, u) if keep]
-        return SubDimension(self.key, self.level, self.categories, self.rating, self.data[np.ix_(r, u)], raters,
-                            units, self.experts[u], models, self.values, self.positive)
+        kept_raters = [x for x, keep in zip(self.raters, r) if keep]
+        kept_units = [x for x, keep in zip(self.units, u) if keep]
+        return SubDimension(self.key, self.level, self.categories, self.rating, self.data[np.ix_(r, u)], kept_raters,
+                            kept_units, self.experts[u], models, self.values, self.positive)
 
 
 
@@ -92,7 +94,7 @@ class DimensionArrays:
 
     key: str
     kind: str
-    level: str
+    level: Level
     labels: list[str]
     scale: dict | None
     subs: list[SubDimension]

@@ -18,8 +18,15 @@ from django.utils import timezone
 
 from annotations.editing import study_spec_yaml
 from annotations.exclusions import ExclusionRules, study_exclusion_rules
-from annotations.exports import (CHECK_COLUMNS, JUDGEMENT_COLUMNS, PARTICIPANT_COLUMNS, attention_rows, csv_write,
-                                 judgements_rows, participants_rows)
+from annotations.exports import (
+    CHECK_COLUMNS,
+    JUDGEMENT_COLUMNS,
+    PARTICIPANT_COLUMNS,
+    attention_rows,
+    csv_write,
+    judgements_rows,
+    participants_rows,
+)
 from annotations.models import Study
 from clipworker.exports import PREDICTION_COLUMNS, predictions_rows
 

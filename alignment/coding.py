@@ -8,17 +8,19 @@ depend on insertion order or on the database.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from annotations.exclusions import ExclusionRules, exclusions_decide
 
 from .arrays import DimensionArrays, ModelArrays, SubDimension
-from .rows import ARTWORK_STRATA, StudyRows
+from .rows import ARTWORK_STRATA, PredictionRow, StudyRows
+from .stats import Level
 
 if TYPE_CHECKING:
     from annotations.models import Dimension
@@ -47,8 +49,11 @@ class Coder:
     def __init__(self, dim: Dimension):
         self.dim = dim
         self.index = {label: i for i, label in enumerate(dim.labels)}
+        self.level = cast(Level, dim.level)  # one of LEVELS: the study file's validation says so
+        # A rating dimension has its scale (the study file's validation says so); others have none.
+        self.scale = (cast(int, dim.scale_min), cast(int, dim.scale_max))
         if dim.kind == "rating":
-            self.categories = [str(v) for v in range(dim.scale_min, dim.scale_max + 1)]
+            self.categories = [str(v) for v in range(self.scale[0], self.scale[1] + 1)]
         elif dim.kind == "multi":
             self.categories = ["no", "yes"]
         else:
@@ -69,7 +74,7 @@ class Coder:
         return float(self.index.get(value, math.nan)) if isinstance(value, str) else math.nan
 
 
-def _prediction_arrays(coder: Coder, rows: list[dict], unit_index: dict[int, int], n: int):
+def _prediction_arrays(coder: Coder, rows: list[PredictionRow], unit_index: dict[int, int], n: int):
     """(label, score, probs) arrays over units for one model, per sub-dimension (tags for multi)."""
     dim, k = coder.dim, len(coder.categories)
     n_subs = len(dim.labels) if dim.kind == "multi" else 1
@@ -99,11 +104,11 @@ def _prediction_arrays(coder: Coder, rows: list[dict], unit_index: dict[int, int
                 expected = float(point @ np.array([float(c) for c in coder.categories]) / point.sum())
             score[0, u] = expected
             if math.isfinite(expected):
-                label[0, u] = min(max(round(expected), dim.scale_min), dim.scale_max)
+                label[0, u] = min(max(round(expected), coder.scale[0]), coder.scale[1])
         else:
             point = np.array([_number(p.get(c)) for c in coder.categories])
             probs[0, u] = point
-            chosen = coder.code(row["label"])
+            chosen = cast(float, coder.code(row["label"]))  # one code: not multi-label
             label[0, u] = chosen if math.isfinite(chosen) or not np.isfinite(point).all() else float(np.argmax(point))
             if coder.positive is not None:
                 score[0, u] = point[coder.positive]
@@ -138,10 +143,8 @@ def dimension_arrays(dim: Dimension, rows: StudyRows) -> DimensionArrays:
         extra = {}
         for a, art in artworks.items():
             if a not in experts and art.get(truth_field):
-                try:
-                    extra[a] = dim.parse_value(art[truth_field])
-                except ValueError:
-                    pass
+                with contextlib.suppress(ValueError):
+                    extra[a] = dim.parse_value(cast(dict[str, Any], art)[truth_field])
         truth |= extra
         if extra:
             sources[f"artwork.{truth_field}"] = len(extra)
@@ -174,16 +177,16 @@ def dimension_arrays(dim: Dimension, rows: StudyRows) -> DimensionArrays:
         sub_models = [ModelArrays(key, rows.models[key], label[s], score[s], None if probs is None else probs[s])
                       for key, (label, score, probs) in per_model.items()]
         subs.append(SubDimension(
-            key=dim.labels[s] if dim.kind == "multi" else dim.key, level=dim.level, categories=coder.categories,
+            key=dim.labels[s] if dim.kind == "multi" else dim.key, level=coder.level, categories=coder.categories,
             rating=dim.kind == "rating", data=matrix[s], raters=rater_ids, units=unit_ids, experts=reference[s],
             models=sub_models, values=coder.values if dim.kind in ("single", "binary") else None,
             positive=coder.positive))
     expertise_keys = sorted({k for p in raters for k in rows.participants[p]["expertise"]})
     arrays = DimensionArrays(
-        key=dim.key, kind=dim.kind, level=dim.level,
+        key=dim.key, kind=dim.kind, level=coder.level,
         labels=list(dim.labels) if dim.kind == "multi" else coder.categories,
         scale={"min": dim.scale_min, "max": dim.scale_max} if dim.kind == "rating" else None, subs=subs,
-        unit_groups={f: [str(artworks[a][f] or "") for a in units] for f in ARTWORK_STRATA},
+        unit_groups={f: [str(cast(dict[str, Any], artworks[a])[f] or "") for a in units] for f in ARTWORK_STRATA},
         rater_groups={f"expertise.{k}": [_group_value(rows.participants[p]["expertise"].get(k)) for p in raters]
                       for k in expertise_keys},
         truth_sources=sources,

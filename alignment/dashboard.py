@@ -202,6 +202,6 @@ def dimension_detail(study: Study, rows: StudyRows, content: dict, key: str,
         "key": key, "kind": dim["kind"], "level": dim["level"], "labels": dim["labels"], "notes": dim["notes"],
         "humans": humans_rows(dim["humans"]), "stratum": part, "stratum_rows": stratum_rows,
         "ceiling": mark_safe(ceiling), "confusions": _confusions(dim), "scatters": scatter_items, "shares": shares,
-        "disagreements": [t for t in _top_items(study, {k: v for k, v in tops.items() if v}, dim)],
+        "disagreements": _top_items(study, {k: v for k, v in tops.items() if v}, dim),
         "strata": strata_rows(dim), "experts": dim.get("experts"),
     }

@@ -34,7 +34,8 @@ def _ranges(arrays: DimensionArrays, sub: SubDimension):
     if sub.positive is not None:
         return (0.0, 1.0), (0.0, 1.0), "share voting " + sub.categories[sub.positive]
     if sub.rating:
-        scale = (float(arrays.scale["min"]), float(arrays.scale["max"]))
+        scale_of = arrays.scale or {}  # a rating dimension's arrays always have their scale
+        scale = (float(scale_of["min"]), float(scale_of["max"]))
         return scale, scale, "mean rating"
     if sub.level == "ordinal":
         top = float(len(sub.categories) - 1)

@@ -28,10 +28,10 @@ class Report(models.Model):
         constraints = [models.CheckConstraint(condition=Q(n_boot__gte=1), name="report_n_boot_positive")]
         indexes = [models.Index(fields=["study", "created_at"])]
 
+    def __str__(self) -> str:
+        return f"report {self.pk} on {self.study} (seed {self.seed}, {self.n_boot} resamples)"
+
     @property
     def content(self) -> dict:
         """The report as a dict, in the order it was built."""
         return json.loads(self.content_json)
-
-    def __str__(self) -> str:
-        return f"report {self.pk} on {self.study} (seed {self.seed}, {self.n_boot} resamples)"

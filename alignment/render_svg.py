@@ -12,8 +12,19 @@ import math
 
 from django.utils.html import escape
 
-from annotations.svg import (ACCENT, INK, LINE, MODEL, PERSON, STAND_IN, nice_ticks, short, svg_document,
-                             svg_number, svg_text)
+from annotations.svg import (
+    ACCENT,
+    INK,
+    LINE,
+    MODEL,
+    PERSON,
+    STAND_IN,
+    nice_ticks,
+    short,
+    svg_document,
+    svg_number,
+    svg_text,
+)
 
 __all__ = ["ceiling_svg", "heatmap_svg", "scatter_svg", "bar_svg", "nice_ticks"]
 
@@ -65,10 +76,10 @@ def ceiling_svg(rows: list[dict], *, metric: str, width: int = 720) -> str:
             if not svg_number(value):
                 continue
             cx, cy, colour = x(value), y - 12 + 24 * (k % 2), STAND_IN if stand_in else MODEL
+            title = f"{model}: {value:.3f}" + (" (stand-in, random weights)" if stand_in else "")
             body.append(f'<path d="M{cx:.1f} {cy - 7:.1f} L{cx + 7:.1f} {cy:.1f} L{cx:.1f} {cy + 7:.1f} '
                         f'L{cx - 7:.1f} {cy:.1f} Z" fill="{colour}" stroke="#fff" stroke-width="1">'
-                        f'<title>{escape(f"{model}: {value:.3f}" + (" (stand-in, random weights)" if stand_in else ""))}'
-                        f'</title></path>')
+                        f'<title>{escape(title)}</title></path>')
     return svg_document(width, height, f"Human ceiling ({metric}): each model among the people", body)
 
 
@@ -103,8 +114,9 @@ def heatmap_svg(labels: list[str], matrix: list[list[int]], *, rows_title: str =
             share = count / total if total else 0.0
             colour = f"rgba(138,59,18,{0.06 + 0.94 * share:.3f})" if count else "#fbfaf8"
             edge = f' stroke="{INK}" stroke-width="1.2"' if i == j else f' stroke="{LINE}"'
+            title = f"{labels[i]} → {labels[j]}: {count} ({share:.0%} of the row)"
             body.append(f'<rect x="{left + c * cell}" y="{y}" width="{cell}" height="{cell}" fill="{colour}"{edge}>'
-                        f'<title>{escape(f"{labels[i]} → {labels[j]}: {count} ({share:.0%} of the row)")}</title></rect>')
+                        f'<title>{escape(title)}</title></rect>')
             if count:
                 body.append(svg_text(left + c * cell + cell / 2, y + cell / 2 + 4, count, anchor="middle", size=10,
                                   fill="#fff" if share > 0.55 else INK))

@@ -28,7 +28,7 @@ def exclusions_apply(rows: StudyRows, rules: ExclusionRules, rules_from: str) ->
         "rules": rules.described(),
         "rules_from": rules_from,
         "n_participants": len(listed),
-        "n_judgements": sum(x["n_judgements"] for x in listed),
+        "n_judgements": sum(d.n_judgements for d in decided.values() if d.excluded),
         "participants": listed,
     }
     checks = defaultdict(list)

@@ -13,6 +13,8 @@ splits use the fixed seed `TIES_SEED`, so a point figure never depends on the re
 from __future__ import annotations
 
 import math
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -276,7 +278,7 @@ def model_figures(sub: SubDimension, model: ModelArrays, rater_scores: NDArray[n
     `n_artworks`, `vs_majority` (without the confusion matrix), `vs_human_mean` and `vs_experts` from
     the same functions (`report_strata`)."""
     has_people = bool(np.isfinite(sub.data).any())
-    out = {"n_artworks": int(np.isfinite(model.label).sum())}
+    out: dict[str, Any] = {"n_artworks": int(np.isfinite(model.label).sum())}
     out["vs_majority"] = vs_majority(sub, model, confusion=True)
     out["as_annotator"] = _as_annotator(sub, model, n_boot=n_boot, seed=seed) if has_people else None
     out["human_ceiling"] = _ceiling(sub, model, rater_scores) if has_people else None
@@ -331,7 +333,7 @@ def mean_of(dicts: list[dict | None], paths: list[str]) -> dict:
     """Mean over dicts of the numbers at dotted `paths` (missing or null entries left out)."""
     out: dict = {}
     for path in paths:
-        numbers = []
+        numbers: list[float] = []
         for d in dicts:
             value = d
             for part in path.split("."):
@@ -343,7 +345,8 @@ def mean_of(dicts: list[dict | None], paths: list[str]) -> dict:
         for part in parents:
             target = target.setdefault(part, {})
         mean = float(np.mean(numbers)) if numbers else None
-        target[last] = int(mean) if numbers and all(x == numbers[0] for x in numbers) and mean.is_integer() else mean
+        same = mean is not None and all(x == numbers[0] for x in numbers) and mean.is_integer()
+        target[last] = int(mean) if same and mean is not None else mean
     return {key: None if isinstance(value, dict) and not _any_number(value) else value for key, value in out.items()}
 
 

@@ -15,7 +15,6 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 
 from .arrays import DimensionArrays, SubDimension
-from .rows import StudyRows
 from .report_figures import (
     humans_figures,
     humans_vs_experts,
@@ -27,6 +26,7 @@ from .report_figures import (
     truth_of,
 )
 from .report_strata import artwork_strata, rater_strata, shares_figures
+from .rows import StudyRows
 
 STATS_PACKAGES = ("numpy", "scipy", "scikit-learn", "krippendorff")
 
@@ -116,7 +116,7 @@ def _sha256(rows) -> str:
 
 
 def _versions() -> dict:
-    found = {}
+    found: dict[str, str | None] = {}
     for name in STATS_PACKAGES:
         try:
             found[name] = version(name)

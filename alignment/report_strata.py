@@ -8,6 +8,8 @@ majority, without the confusion matrix), `vs_human_mean` and `vs_experts`: the s
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -32,7 +34,7 @@ def _model_in_stratum(sub: SubDimension, index: int, *, n_boot: int, seed: int, 
 def stratum_figures(subs: list[SubDimension], *, n_boot: int, seed: int) -> dict:
     """People's alpha and each model's figures on one stratum (one sub-dimension, or a multi's tags)."""
     present = ~np.isnan(subs[0].data)
-    out = {"n_artworks": len(subs[0].units), "n_judgements": int(present.sum()),
+    out: dict[str, Any] = {"n_artworks": len(subs[0].units), "n_judgements": int(present.sum()),
            "n_participants": int(present.any(axis=1).sum())}
     if present.any():
         alpha = (alpha_figure(subs[0], n_boot=n_boot, seed=seed) if len(subs) == 1
@@ -41,7 +43,8 @@ def stratum_figures(subs: list[SubDimension], *, n_boot: int, seed: int) -> dict
     models = {}
     for index, model in enumerate(subs[0].models):
         # A multi-label dimension's stratum shows the tags' mean rho, so the tags need no interval.
-        per_sub = [_model_in_stratum(sub, index, n_boot=n_boot, seed=seed, interval=len(subs) == 1) for sub in subs]
+        per_sub: list[dict | None] = [_model_in_stratum(sub, index, n_boot=n_boot, seed=seed, interval=len(subs) == 1)
+                                      for sub in subs]
         models[model.key] = per_sub[0] if len(subs) == 1 else mean_of(per_sub, [
             "n_artworks", "vs_majority.n", "vs_majority.accuracy", "vs_majority.macro_f1", "vs_majority.cohen_kappa",
             "vs_human_mean.spearman.value", "vs_experts.n", "vs_experts.accuracy", "vs_experts.cohen_kappa",
@@ -59,9 +62,9 @@ def artwork_strata(subs: list[SubDimension], unit_groups: dict[str, list[str]], 
     """{field: {value: figures}} for artwork fields (origin, style, ...); strata with fewer than
     `min_items` artworks get only their size and a note."""
     out = {}
-    for name, values in unit_groups.items():
-        values = np.asarray(values, dtype=object)
-        per_value = {}
+    for name, group_values in unit_groups.items():
+        values = np.asarray(group_values, dtype=object)
+        per_value: dict[str, dict] = {}
         for value in _groups(list(values)):
             mask = values == value
             n = int(mask.sum())
@@ -80,9 +83,9 @@ def rater_strata(subs: list[SubDimension], rater_groups: dict[str, list[str]], *
     against that group's own majority or mean; groups need two people and `min_items` artworks
     judged by at least two of them."""
     out = {}
-    for name, values in rater_groups.items():
-        values = np.asarray(values, dtype=object)
-        per_value = {}
+    for name, group_values in rater_groups.items():
+        values = np.asarray(group_values, dtype=object)
+        per_value: dict[str, dict] = {}
         for value in _groups(list(values)):
             mask = values == value
             part = [s.sub(raters=mask) for s in subs]
@@ -98,7 +101,7 @@ def rater_strata(subs: list[SubDimension], rater_groups: dict[str, list[str]], *
 
 
 def shares_figures(shares: NDArray[np.float64], scores: dict[str, tuple[str, NDArray[np.float64]]],
-                   unit_groups: dict[str, list[str]], *, field: str, label: str, min_items: int,
+                   unit_groups: dict[str, list[str]], *, field: str | None, label: str | None, min_items: int,
                    n_boot: int, seed: int) -> dict:
     """Spearman's rho (bootstrap interval) between aggregated human shares and each model's score,
     overall and per artwork stratum.
@@ -112,9 +115,9 @@ def shares_figures(shares: NDArray[np.float64], scores: dict[str, tuple[str, NDA
     models = {}
     for key, (name, score) in scores.items():
         strata = {}
-        for group, values in unit_groups.items():
-            values = np.asarray(values, dtype=object)
-            per_value = {}
+        for group, group_values in unit_groups.items():
+            values = np.asarray(group_values, dtype=object)
+            per_value: dict[str, dict] = {}
             for value in _groups(list(values[has])):
                 mask = (values == value) & has & np.isfinite(score)
                 if mask.sum() < max(min_items, 3):

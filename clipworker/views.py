@@ -13,8 +13,15 @@ from annotations.selectors import study_for_user
 
 from .forms import ClipRunForm
 from .models import ClipRun
-from .runs import (STAND_IN_NAME, STAND_IN_NOTE, RunRefused, clip_models_offered, cliprun_cancel,
-                   cliprun_progress, cliprun_request)
+from .runs import (
+    STAND_IN_NAME,
+    STAND_IN_NOTE,
+    RunRefused,
+    clip_models_offered,
+    cliprun_cancel,
+    cliprun_progress,
+    cliprun_request,
+)
 
 
 @login_required

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.management.commands._common import get_study
-from clipworker.models import ClipRun
 from clipworker.catalog import ModelUnavailable
+from clipworker.models import ClipRun
 from clipworker.runs import BrokerUnavailable, clip_model_default, clip_models_offered, cliprun_start
 
 STAND_IN_NOTE = "NOTE: computed with the offline stand-in CLIP (random weights); its answers mean nothing."
