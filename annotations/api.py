@@ -15,12 +15,13 @@ from rest_framework.views import APIView
 from . import serializers as s
 from .editing import (StudyChangeRefused, study_fetch_progress, study_member_remove, study_member_set, study_spec_dump,
                       study_spec_from_json, study_spec_yaml, study_status_set, study_update)
+from .import_jobs import import_result_json, row_errors_json
 from .models import ImportJob, Judgement
 from .progress import participants_progress, study_progress
 from .selectors import OWNER, studies_for_user, study_for_user
 from .studies import StudySpecError, study_create, study_file_size_problems, study_spec_parse, study_template_load
 from .tables import ImportFailed
-from .uploads import artworks_upload, import_result_json, judgements_upload, row_errors_json
+from .uploads import artworks_upload, judgements_upload
 
 
 class StudyScoped:

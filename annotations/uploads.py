@@ -1,32 +1,28 @@
-"""Uploaded files into the import services: the same `artworks_import` and `judgements_import` the
-commands call, on copies of the uploads in a private folder (the services read paths).
+"""Uploaded files into the import services (the web side): the same `artworks_import` and
+`judgements_import` the commands call, on copies of the uploads in a private folder (the services
+read paths); the import itself, in the request or in a job's task, is `import_jobs`.
 
 An upload of more than IMPORT_ASYNC_ROWS rows or IMPORT_ASYNC_BYTES bytes is not imported within
 its request, which would hold a web worker (and the participants it serves) for minutes: an
 `ImportJob` keeps its files in VAR_DIR/imports/ until a task on the default queue has imported them
-(`import_job_run`), and the upload page and the API poll the job's progress. With eager tasks (the
+(`import_jobs.import_job_run`), and the upload page and the API poll the job's progress. With eager tasks (the
 embedded profile) the task runs before the request answers, as a small upload does.
 """
-import logging
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
-from .imports import ImportResult, Progress, artworks_import, judgements_import
+from .import_jobs import import_job_folder, uploaded_import
+from .imports import ImportResult
 from .models import ImportJob, Study
 from .tables import ImportFailed, RowError
+from .tasks import import_job_import
 
-logger = logging.getLogger("artalign.imports")
 TABLE_SUFFIXES = (".csv", ".parquet")
-PROGRESS_EVERY_S = 0.5  # how often a running job writes its row count (the page polls every few seconds)
 
 
 def _save(upload, folder: Path, stem: str, suffixes: tuple[str, ...], field: str) -> Path:
@@ -38,13 +34,6 @@ def _save(upload, folder: Path, stem: str, suffixes: tuple[str, ...], field: str
         for chunk in upload.chunks():
             handle.write(chunk)
     return path
-
-
-def _as_uploaded(exc: ImportFailed, folder: Path) -> ImportFailed:
-    """The errors with each saved file named by its upload field, and no server path in them."""
-    by_path = {str(path): path.stem for path in folder.iterdir()}
-    return ImportFailed([RowError(e.row, by_path.get(e.field, e.field), e.reason.replace(f"{folder}/", ""))
-                         for e in exc.errors], exc.total)
 
 
 def _uploads_folder() -> Path:
@@ -74,24 +63,6 @@ def _is_large(table: Path, folder: Path) -> bool:
     return size > settings.IMPORT_ASYNC_BYTES or _rows_estimate(table) > settings.IMPORT_ASYNC_ROWS
 
 
-def _import(kind: str, study: Study, folder: Path, options: dict, progress: Progress | None = None) -> ImportResult:
-    """The import service for `kind`, on the files saved in `folder`."""
-    tables = [path for path in folder.iterdir() if path.stem in ("manifest", "judgements")]
-    if not tables:
-        raise ImportFailed([RowError(0, kind, "the uploaded files are gone (was VAR_DIR cleaned?); upload again")])
-    try:
-        if kind == ImportJob.Kind.ARTWORKS:
-            images = folder / "images.zip"
-            return artworks_import(study, tables[0], images=images if images.exists() else None,
-                                   url_column=options.get("url_column") or "url",
-                                   defer_download=options.get("defer_download", False),
-                                   skip_bad_rows=options.get("skip_bad_rows", False), progress=progress)
-        return judgements_import(study, tables[0], create_artworks=options.get("create_artworks", False),
-                                 skip_bad_rows=options.get("skip_bad_rows", False), progress=progress)
-    except ImportFailed as exc:
-        raise _as_uploaded(exc, folder) from None
-
-
 def _upload(study: Study, kind: str, files: dict, options: dict, user) -> ImportResult | ImportJob:
     folder = _uploads_folder()
     handed_to_job = False
@@ -102,7 +73,7 @@ def _upload(study: Study, kind: str, files: dict, options: dict, user) -> Import
                 path = _save(upload, folder, field, suffixes, field)
                 table = table or path
         if not _is_large(table, folder):
-            return _import(kind, study, folder, options)
+            return uploaded_import(kind, study, folder, options)
         job = _job_start(study, kind, folder, options, user)
         handed_to_job = True
         return job
@@ -143,77 +114,12 @@ def _job_start(study: Study, kind: str, folder: Path, options: dict, user) -> Im
 
 
 def _job_enqueue(job: ImportJob) -> None:
-    from .tasks import import_job_import
-
     try:
         import_job_import.delay(job.pk)
     except Exception as exc:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             raise  # in-process: the task's own error, not a broker problem
-        shutil.rmtree(_job_folder(job), ignore_errors=True)
+        shutil.rmtree(import_job_folder(job), ignore_errors=True)
         job.delete()
         reason = f"cannot queue the import: the broker did not accept it ({type(exc).__name__}); nothing was imported"
         raise ImportFailed([RowError(0, job.kind, f"{reason}, try again")]) from exc
-
-
-def _job_folder(job: ImportJob) -> Path:
-    return Path(settings.VAR_DIR) / "imports" / Path(job.options.get("folder", "")).name
-
-
-def _progress_saver(job: ImportJob) -> Progress:
-    last = 0.0
-
-    def progress(done: int, total: int) -> None:
-        nonlocal last
-        if done == total or time.monotonic() - last >= PROGRESS_EVERY_S:
-            ImportJob.objects.filter(pk=job.pk).update(rows_done=done, rows_total=total)
-            last = time.monotonic()
-
-    return progress
-
-
-def import_job_run(job_id: int) -> ImportJob:
-    """Import a job's files, record the outcome as the request would have answered it, remove the files.
-
-    Idempotent: a finished job is left as it is; one redelivered after its worker died runs again
-    from its files (an import writes its rows in one transaction, so nothing of the lost run is stored).
-    """
-    job = ImportJob.objects.select_related("study").get(pk=job_id)
-    if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
-        return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    folder = _job_folder(job)
-    outcome: dict = {"status": ImportJob.Status.FAILED}
-    try:
-        result = _import(job.kind, job.study, folder, job.options, progress=_progress_saver(job))
-    except ImportFailed as exc:
-        outcome.update(errors=row_errors_json(exc.errors), errors_total=exc.total)
-    except SoftTimeLimitExceeded:
-        outcome.update(errors=row_errors_json([RowError(0, job.kind, "the import took longer than a task may"
-                                                                     " (CELERY_TASK_SOFT_TIME_LIMIT); nothing was"
-                                                                     " imported: upload it in parts")]),
-                       errors_total=1)
-    except Exception:
-        logger.exception("import job %s failed", job.pk)
-        outcome.update(errors=row_errors_json([RowError(0, job.kind, "the import failed unexpectedly (the error"
-                                                                     " is logged); nothing was imported")]),
-                       errors_total=1)
-    else:
-        outcome.update(status=ImportJob.Status.DONE, result=import_result_json(result))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if outcome["status"] == ImportJob.Status.DONE:
-        outcome["rows_done"] = F("rows_total")  # every row was seen (notices skip the progress call)
-    ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now(), **outcome)
-    job.refresh_from_db()
-    return job
-
-
-def row_errors_json(errors: list[RowError]) -> list[dict]:
-    return [{"row": e.row, "field": e.field, "reason": e.reason} for e in errors]
-
-
-def import_result_json(result: ImportResult) -> dict:
-    """An import's result as the API answers it (and a job stores it)."""
-    return {"created": result.created, "notices": result.notices, "skipped": row_errors_json(result.skipped),
-            "skipped_total": result.skipped_total}
