@@ -20,9 +20,9 @@ import io
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps
 
-from .images import ImageProblem
+from .images import ImageProblem, decoding
 from .models import Artwork
 
 FORMAT, CONTENT_TYPE, EXTENSION = "WEBP", "image/webp", ".webp"
@@ -57,24 +57,15 @@ def _decoded(data: bytes, max_edge: int) -> Image.Image:
     """The first frame as 8-bit sRGB "RGB", upright; a JPEG is decoded at a reduced scale when that
     still leaves at least `max_edge` on its shorter side (much less work for the same result)."""
     limit = settings.IMPORT_MAX_IMAGE_PIXELS
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.width * image.height > limit:
-                raise ImageProblem(f"image is {image.width}x{image.height} = {image.width * image.height:,} pixels,"
-                                   f" over the limit of {limit:,}")
-            image.draft(None, (max_edge, max_edge))
-            image.load()
-            icc = image.info.get("icc_profile")
-            upright = ImageOps.exif_transpose(image)
-            return _srgb(upright, icc)
-    except ImageProblem:
-        raise
-    except UnidentifiedImageError:
-        raise ImageProblem("not an image (Pillow cannot identify the file format)") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageProblem(f"refused as a decompression bomb: {exc}") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageProblem(f"corrupt or truncated image: {exc}") from None
+    with decoding(), Image.open(io.BytesIO(data)) as image:
+        if image.width * image.height > limit:
+            raise ImageProblem(f"image is {image.width}x{image.height} = {image.width * image.height:,} pixels,"
+                               f" over the limit of {limit:,}")
+        image.draft(None, (max_edge, max_edge))
+        image.load()
+        icc = image.info.get("icc_profile")
+        upright = ImageOps.exif_transpose(image)
+        return _srgb(upright, icc)
 
 
 def _srgb(image: Image.Image, icc: bytes | None) -> Image.Image:

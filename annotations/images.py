@@ -2,6 +2,8 @@
 import hashlib
 import io
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -29,22 +31,11 @@ class ImageInfo:
         )
 
 
-def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
-    """Decode the whole image once; ImageProblem if it is not an image, corrupt, truncated or too big.
-
-    The pixel count is checked from the header before decoding, so a decompression bomb is refused
-    without being expanded in memory.
-    """
+@contextmanager
+def decoding() -> Iterator[None]:
+    """Pillow's errors while opening or decoding an image, as the ImageProblem a researcher reads."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageProblem(
-                    f"image is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}"
-                    " (possible decompression bomb)"
-                )
-            image_format = image.format or "unknown"
-            image.load()
+        yield
     except ImageProblem:
         raise
     except UnidentifiedImageError:
@@ -53,6 +44,23 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
         raise ImageProblem(f"refused as a decompression bomb: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageProblem(f"corrupt or truncated image: {exc}") from None
+
+
+def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
+    """Decode the whole image once; ImageProblem if it is not an image, corrupt, truncated or too big.
+
+    The pixel count is checked from the header before decoding, so a decompression bomb is refused
+    without being expanded in memory.
+    """
+    with decoding(), Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageProblem(
+                f"image is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}"
+                " (possible decompression bomb)"
+            )
+        image_format = image.format or "unknown"
+        image.load()
     return ImageInfo(hashlib.sha256(data).hexdigest(), width, height, len(data), image_format)
 
 
