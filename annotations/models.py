@@ -54,7 +54,8 @@ class Study(models.Model):
             ),
             models.CheckConstraint(condition=Q(items_per_session__gte=1), name="study_items_per_session_positive"),
             models.CheckConstraint(condition=Q(status__in=["draft", "open", "closed"]), name="study_status_valid"),
-            models.CheckConstraint(condition=Q(attention_fail_limit__gte=1), name="study_attention_fail_limit_positive"),
+            models.CheckConstraint(condition=Q(attention_fail_limit__gte=1),
+                                   name="study_attention_fail_limit_positive"),
             models.CheckConstraint(condition=Q(attention_fail_action__in=["flag", "end"]),
                                    name="study_attention_fail_action_valid"),
         ]
@@ -97,7 +98,8 @@ class Dimension(models.Model):
                 condition=~Q(kind="rating") | (Q(scale_min__isnull=False) & Q(scale_max__gt=models.F("scale_min"))),
                 name="dimension_rating_has_scale",
             ),
-            models.CheckConstraint(condition=Q(kind__in=["single", "multi", "binary", "rating"]), name="dimension_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=["single", "multi", "binary", "rating"]),
+                                   name="dimension_kind_valid"),
             models.CheckConstraint(
                 condition=Q(level__in=["nominal", "ordinal", "interval", "ratio"]), name="dimension_level_valid"
             ),
@@ -156,7 +158,8 @@ class Artwork(models.Model):
             ),
             models.CheckConstraint(condition=Q(origin__in=["human", "ai", ""]), name="artwork_origin_valid"),
             models.CheckConstraint(
-                condition=Q(year_start__isnull=True) | Q(year_end__isnull=True) | Q(year_end__gte=models.F("year_start")),
+                condition=(Q(year_start__isnull=True) | Q(year_end__isnull=True)
+                           | Q(year_end__gte=models.F("year_start"))),
                 name="artwork_year_range_ordered",
             ),
         ]
@@ -268,13 +271,18 @@ class Assignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "artwork"], name="assignment_artwork_once_per_session"),
             models.UniqueConstraint(fields=["session", "position"], name="assignment_position_unique"),
-            models.CheckConstraint(condition=Q(status__in=["held", "done", "released"]), name="assignment_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=["held", "done", "released"]),
+                                   name="assignment_status_valid"),
+
             models.CheckConstraint(condition=~Q(status="held") | Q(held_until__isnull=False),
                                    name="assignment_held_has_hold"),
             models.CheckConstraint(condition=~Q(status="done") | Q(completed_at__isnull=False),
                                    name="assignment_done_has_time"),
         ]
         indexes = [models.Index(fields=["artwork", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.session} item {self.position}: {self.artwork} ({self.status})"
 
 
 class Judgement(models.Model):

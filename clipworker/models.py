@@ -104,6 +104,9 @@ class Prediction(models.Model):
         ]
         indexes = [models.Index(fields=["dimension", "model_name"])]
 
+    def __str__(self) -> str:
+        return f"{self.model_name} {self.method} {self.artwork} {self.dimension.key}={self.label}"
+
 
 class ArtworkFailure(models.Model):
     """An artwork a run could not score (e.g. an image that cannot be decoded), with the reason."""
@@ -115,3 +118,6 @@ class ArtworkFailure(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "artwork"], name="failure_once_per_run")]
+
+    def __str__(self) -> str:
+        return f"{self.artwork} not scored in run {self.run_id}: {self.reason}"
