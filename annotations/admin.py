@@ -2,7 +2,15 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from .models import (
-    Artwork, Assignment, AttentionCheck, Dimension, ExpertLabel, Judgement, Participant, Session, Study,
+    Artwork,
+    Assignment,
+    AttentionCheck,
+    Dimension,
+    ExpertLabel,
+    Judgement,
+    Participant,
+    Session,
+    Study,
     StudyMember,
 )
 

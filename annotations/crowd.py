@@ -282,7 +282,7 @@ def session_next_assignment(session: Session) -> Assignment | None:
 
 
 def session_progress(session: Session) -> dict:
-    counts = {status: 0 for status in Assignment.Status.values}
+    counts = dict.fromkeys(Assignment.Status.values, 0)
     for status in Assignment.objects.filter(session=session).values_list("status", flat=True):
         counts[status] += 1
     done, total = counts["done"], counts["done"] + counts["held"]
@@ -420,10 +420,10 @@ def _judgement_store(session: Session, artwork_id, answers: dict[str, list[str]]
         assignment.status = Assignment.Status.DONE
         # The last item done completes the session. Every change of status takes the session's lock,
         # so the rows read under it are current.
-        if session.phase == Phase.JUDGING and not any(a.status == Assignment.Status.HELD for a in rows):
-            if Session.objects.filter(pk=session.pk, phase=Phase.JUDGING).update(phase=Phase.COMPLETED,
-                                                                                 completed_at=now):
-                session.phase, session.completed_at = Phase.COMPLETED, now
+        last_done = session.phase == Phase.JUDGING and not any(a.status == Assignment.Status.HELD for a in rows)
+        if last_done and Session.objects.filter(pk=session.pk, phase=Phase.JUDGING).update(phase=Phase.COMPLETED,
+                                                                                           completed_at=now):
+            session.phase, session.completed_at = Phase.COMPLETED, now
     return "stored", rows
 
 

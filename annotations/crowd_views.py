@@ -21,11 +21,27 @@ from django.utils.http import parse_etags, quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
 from .assignment import AssignmentBusy
-from .crowd import (Phase, SessionError, SessionRefused, client_ms_parse, identity_from_params, judgement_record,
-                    session_completion_url, session_consent, session_enter, session_exit_code, session_for_browser,
-                    session_image_artwork, session_instructions_done, session_judge, session_next_item,
-                    session_questionnaire_save, session_resume)
-from .derivatives import CONTENT_TYPE as DERIVATIVE_TYPE, derivative_hash
+from .crowd import (
+    Phase,
+    SessionError,
+    SessionRefused,
+    client_ms_parse,
+    identity_from_params,
+    judgement_record,
+    session_completion_url,
+    session_consent,
+    session_enter,
+    session_exit_code,
+    session_for_browser,
+    session_image_artwork,
+    session_instructions_done,
+    session_judge,
+    session_next_item,
+    session_questionnaire_save,
+    session_resume,
+)
+from .derivatives import CONTENT_TYPE as DERIVATIVE_TYPE
+from .derivatives import derivative_hash
 from .models import Study
 from .questions import BACKGROUND, NOT_SAYING, item_questions, study_dimensions
 from .throttles import throttle_wait

@@ -11,8 +11,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from .models import Artwork, Dimension, Judgement, Study, StudyMember
-from .opening import LISTED, NO_IMAGE, study_open_problems
-from .opening import study_deferred_images_fetch  # noqa: F401  (re-exported: the worker side moved to .opening)
+from .opening import (
+    LISTED,
+    NO_IMAGE,
+    study_deferred_images_fetch,  # noqa: F401  (re-exported: the worker side moved to .opening)
+    study_open_problems,
+)
 from .studies import STUDY_FIELDS, StudySpecError, dimension_from_spec, study_spec_validate
 
 PROLIFIC_QUERY = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
@@ -92,7 +96,9 @@ def _check_against_judgements(study: Study, dims: list[dict]) -> list[str]:
         if old.kind == "rating":
             scale = new.get("scale") or {}
             numbers = [v for v in values if isinstance(v, (int, float))]
-            if numbers and (min(numbers) < scale.get("min", min(numbers)) or max(numbers) > scale.get("max", max(numbers))):
+            if numbers and (min(numbers) < scale.get("min", min(numbers))
+                            or max(numbers) > scale.get("max", max(numbers))):
+
                 errors.append(f"dimension {key!r}: field 'scale': stored judgements range from {min(numbers)} to"
                               f" {max(numbers)}; the scale must cover them")
         else:

@@ -8,7 +8,7 @@ import http.client
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -312,9 +312,9 @@ def _parse_created_at(raw: str) -> datetime:
     parsed = parse_datetime(raw)
     if parsed is None:
         raise ValueError(f"{raw!r} is not an ISO 8601 date-time")
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     try:
-        parsed.astimezone(timezone.utc)  # how it is stored; e.g. 0001-01-01T00:00+01:00 falls before year 1
+        parsed.astimezone(UTC)  # how it is stored; e.g. 0001-01-01T00:00+01:00 falls before year 1
     except OverflowError:
         raise ValueError(f"{raw!r} is out of the range of dates that can be stored") from None
     return parsed

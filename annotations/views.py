@@ -14,8 +14,17 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from .editing import (StudyChangeRefused, participant_link, study_failed_artworks_remove, study_fetch_progress,
-                      study_member_remove, study_member_set, study_spec_yaml, study_status_set, study_update)
+from .editing import (
+    StudyChangeRefused,
+    participant_link,
+    study_failed_artworks_remove,
+    study_fetch_progress,
+    study_member_remove,
+    study_member_set,
+    study_spec_yaml,
+    study_status_set,
+    study_update,
+)
 from .forms import ArtworkUploadForm, JudgementUploadForm, MemberForm, StatusForm, StudyCreateForm, StudySpecForm
 from .models import ImportJob
 from .progress import participants_progress, study_progress

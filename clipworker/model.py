@@ -51,7 +51,7 @@ class LoadedClip:
 
     @classmethod
     def from_parts(cls, model, processor, tokenizer, *, name: str, revision: str = "",
-                   device: str = "auto", is_stand_in: bool = False) -> "LoadedClip":
+                   device: str = "auto", is_stand_in: bool = False) -> LoadedClip:
         """Wrap an already built model (e.g. `tiny.build_random_clip()`), moving it to `device`."""
         torch_device, dtype = resolve_device(device)
         model = model.to(device=torch_device, dtype=dtype).eval()
@@ -180,17 +180,15 @@ def load_clip(name_or_path: str, *, device: str = "auto", cache_dir: Path) -> Lo
     """Load a CLIP checkpoint: a hub id, a local folder, or the stand-in `artalign/tiny-clip`.
 
     The stand-in is built (once) under `cache_dir / "tiny-clip"` (cache_dir: e.g. settings.VAR_DIR;
-    it is not used for other models); hub ids go through the Hugging Face cache (HF_HOME). With HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) set, only local files are
-    used. A checkpoint that cannot be had raises ModelUnavailable saying how to provide it.
+    it is not used for other models); hub ids go through the Hugging Face cache (HF_HOME). With
+    HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) set, only local files are used. A checkpoint that cannot
+    be had raises ModelUnavailable saying how to provide it.
     """
     from transformers import AutoImageProcessor, AutoTokenizer, CLIPModel
 
     torch_device, dtype = resolve_device(device)
     is_stand_in = name_or_path == STAND_IN_NAME
-    if is_stand_in:
-        source = tiny.build_tiny_clip(Path(cache_dir) / STAND_IN_FOLDER)
-    else:
-        source = Path(name_or_path).expanduser()
+    source = tiny.build_tiny_clip(Path(cache_dir) / STAND_IN_FOLDER) if is_stand_in else Path(name_or_path).expanduser()
     is_folder = source.is_dir()
     offline = _offline() and not is_folder
     if not is_folder and (source.is_absolute() or name_or_path.startswith((".", "~"))):

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  logistic regression, C={args.C}, L2-normalised embeddings; {result['n_splits']}-fold "
           f"grouped CV (seed {args.seed}): AI-Pastiche grouped by prompt "
           f"({len(set(groups[is_ai]))} prompts), each NGA painting its own group")
-    print(f"  n per class: " + ", ".join(f"{c} {k}" for c, k in result["n_per_class"].items())
+    print("  n per class: " + ", ".join(f"{c} {k}" for c, k in result["n_per_class"].items())
           + f" (n = {result['n']})")
     print(f"  cross-validated accuracy:          {result['accuracy']:.3f}")
     print(f"  cross-validated balanced accuracy: {result['balanced_accuracy']:.3f}")

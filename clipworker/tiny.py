@@ -159,7 +159,6 @@ def _image_processor(image_size: int):
     # the PIL one is the same preprocessing.
     try:
         import torchvision  # noqa: F401
-
         from transformers import CLIPImageProcessor as Processor
     except ImportError:
         from transformers import CLIPImageProcessorPil as Processor

@@ -6,6 +6,7 @@ from alignment.render_report import report_csv, report_html
 from alignment.reports import NothingToReport, ReportOptions, report_create
 from annotations.models import Study
 
+
 class Command(BaseCommand):
     help = ("Agreement among people and between people and CLIP for a study, stored as a report and written "
             "as JSON, CSV (a long table) or self-contained HTML.")
@@ -30,8 +31,8 @@ class Command(BaseCommand):
         try:
             study = Study.objects.get(slug=options["study"])
         except Study.DoesNotExist:
-            raise CommandError(f"no study {options['study']!r}; the studies are: "
-                               f"{', '.join(Study.objects.order_by('slug').values_list('slug', flat=True)) or 'none'}")
+            slugs = ", ".join(Study.objects.order_by("slug").values_list("slug", flat=True)) or "none"
+            raise CommandError(f"no study {options['study']!r}; the studies are: {slugs}") from None
         if options["bootstrap"] < 1:
             raise CommandError("--bootstrap must be at least 1")
         if options["exclude_fast_ms"] is not None and options["exclude_fast_ms"] < 0:

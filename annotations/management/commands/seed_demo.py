@@ -40,7 +40,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  {host}/s/{slug}/?PROLIFIC_PID=demo-participant&STUDY_ID=demo&SESSION_ID=1"
                           "   a participant's session")
         self.stdout.write(f"  {host}/admin/                 Django admin (same login)")
-        self.stdout.write(f"  report: {settings.VAR_DIR / f'{slug}-report.html'} (stand-in CLIP: its figures mean nothing)")
+        self.stdout.write(f"  report: {settings.VAR_DIR / f'{slug}-report.html'}"
+                          " (stand-in CLIP: its figures mean nothing)")
+
 
     def _seed(self, slug: str) -> None:
         folder = settings.VAR_DIR / "demo-set"

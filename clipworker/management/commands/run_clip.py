@@ -36,7 +36,8 @@ class Command(BaseCommand):
         study = get_study(options["study"])
         model = options["model"] or clip_model_default()
         if options["method"] == "probe":
-            return self._probe(study, model, options)
+            self._probe(study, model, options)
+            return
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
                 from clipworker.services import clip_for  # the worker side (torch): only when there is work
