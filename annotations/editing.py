@@ -98,7 +98,6 @@ def _check_against_judgements(study: Study, dims: list[dict]) -> list[str]:
             numbers = [v for v in values if isinstance(v, (int, float))]
             if numbers and (min(numbers) < scale.get("min", min(numbers))
                             or max(numbers) > scale.get("max", max(numbers))):
-
                 errors.append(f"dimension {key!r}: field 'scale': stored judgements range from {min(numbers)} to"
                               f" {max(numbers)}; the scale must cover them")
         else:

@@ -273,7 +273,6 @@ class Assignment(models.Model):
             models.UniqueConstraint(fields=["session", "position"], name="assignment_position_unique"),
             models.CheckConstraint(condition=Q(status__in=["held", "done", "released"]),
                                    name="assignment_status_valid"),
-
             models.CheckConstraint(condition=~Q(status="held") | Q(held_until__isnull=False),
                                    name="assignment_held_has_hold"),
             models.CheckConstraint(condition=~Q(status="done") | Q(completed_at__isnull=False),

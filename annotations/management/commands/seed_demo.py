@@ -43,7 +43,6 @@ class Command(BaseCommand):
         self.stdout.write(f"  report: {settings.VAR_DIR / f'{slug}-report.html'}"
                           " (stand-in CLIP: its figures mean nothing)")
 
-
     def _seed(self, slug: str) -> None:
         folder = settings.VAR_DIR / "demo-set"
         spec = study_template_load("clip-art-perception")
