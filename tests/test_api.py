@@ -79,8 +79,11 @@ def test_an_annotator_session_and_anonymous_visitors_get_nothing_from_the_api(ca
 
 
 def test_the_study_list_shows_each_researcher_their_own_studies_with_their_role(cast):
-    assert [(s["slug"], s["role"]) for s in cast["owner"].get("/api/studies/").data["results"]] == [("perception", "owner")]
-    assert [(s["slug"], s["role"]) for s in cast["viewer"].get("/api/studies/").data["results"]] == [("perception", "viewer")]
+    def listed(who: str) -> list[tuple[str, str]]:
+        return [(s["slug"], s["role"]) for s in cast[who].get("/api/studies/").data["results"]]
+
+    assert listed("owner") == [("perception", "owner")]
+    assert listed("viewer") == [("perception", "viewer")]
     assert cast["outsider"].get("/api/studies/").data["count"] == 0
 
 
@@ -150,7 +153,8 @@ def test_an_owner_runs_clip_computes_a_report_and_reads_it(cast):
     run = response.data["id"]
     assert client.post(f"{S}/clip-runs/{run}/cancel/").status_code == 409
     assert client.post(f"{S}/clip-runs/", {"model_name": "/no/such/folder"}, format="json").status_code == 400
-    assert client.get(f"{S}/predictions/?model={STAND_IN_NAME}&dimension=style").data["count"] == 8 * 2  # two runs' worth
+    predictions = client.get(f"{S}/predictions/?model={STAND_IN_NAME}&dimension=style")
+    assert predictions.data["count"] == 8 * 2  # two runs' worth
     response = client.post(f"{S}/reports/", {"n_boot": 20, "min_stratum_items": 3}, format="json")
     assert response.status_code == 201
     latest = client.get(f"{S}/reports/latest/").data

@@ -49,7 +49,8 @@ def files(tmp_path) -> dict[str, Path]:
 
     bad = [dict(r) for r in rows]
     bad[2]["origin"] = "martian"
-    return {"zip": tmp_path / "paintings.zip", "bad": write("manifest-bad.csv", bad), "good": write("manifest.csv", rows)}
+    return {"zip": tmp_path / "paintings.zip", "bad": write("manifest-bad.csv", bad),
+            "good": write("manifest.csv", rows)}
 
 
 def _judgements(tmp_path: Path, study: Study) -> Path:
@@ -104,7 +105,8 @@ def test_a_researcher_sets_up_a_study_runs_clip_and_reads_the_alignment_view(
     errors_table = page.locator("#import-errors")
     errors_table.wait_for()
     assert errors_table.locator("tr.row-error").count() == 1
-    assert "3 origin 'martian' is not 'human' or 'ai'" in " ".join(errors_table.locator("tr.row-error").inner_text().split())
+    error_row = " ".join(errors_table.locator("tr.row-error").inner_text().split())
+    assert "3 origin 'martian' is not 'human' or 'ai'" in error_row
     page.screenshot(path=shots / "upload-error.png", full_page=True)
     assert study.artworks.count() == 0
     form = page.locator("#artworks-form")

@@ -32,8 +32,9 @@ def production_process(code: str, tmp_path, **env) -> subprocess.CompletedProces
     clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
                                                               "LOG_LEVEL", "DATABASE_URL")}
     return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-                          env={**clean, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": str(tmp_path),
-                               "STATIC_ROOT": str(tmp_path / "static"), "SECURE_SSL_REDIRECT": "false",
+                          env={**clean, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
+                               "VAR_DIR": str(tmp_path), "STATIC_ROOT": str(tmp_path / "static"),
+                               "SECURE_SSL_REDIRECT": "false",
                                "ALLOWED_HOSTS": "testserver", "DJANGO_SETTINGS_MODULE": "config.settings", **env})
 
 
@@ -85,7 +86,10 @@ def test_gunicorn_has_no_shared_control_socket_unless_one_is_named():
             "[c.set(k, v) for k, v in runpy.run_path('config/gunicorn.conf.py').items() if k in c.settings]; "
             "print(c.control_socket_disable, c.control_socket)")
     clean = {k: v for k, v in os.environ.items() if k != "GUNICORN_CONTROL_SOCKET"}
-    run = lambda **env: subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                                       env={**clean, **env}, check=True).stdout.split()
+
+    def run(**env: str) -> list[str]:
+        return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              env={**clean, **env}, check=True).stdout.split()
+
     assert run()[0] == "True"
     assert run(GUNICORN_CONTROL_SOCKET="/run/artalign/a.ctl") == ["False", "/run/artalign/a.ctl"]

@@ -34,7 +34,8 @@ def researcher_pages(study) -> list[str]:
 
 def assert_no_inline_script(url: str, html: str) -> None:
     assert not INLINE_SCRIPT.findall(html), f"{url} has an inline script: {INLINE_SCRIPT.findall(html)}"
-    assert not HANDLER_ATTRIBUTE.findall(html), f"{url} has an event handler attribute: {HANDLER_ATTRIBUTE.findall(html)}"
+    assert not HANDLER_ATTRIBUTE.findall(html), (f"{url} has an event handler attribute: "
+                                                 f"{HANDLER_ATTRIBUTE.findall(html)}")
 
 
 def test_researcher_pages_have_the_csp_no_inline_script_and_are_not_cached(researcher, study):

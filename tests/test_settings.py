@@ -9,7 +9,8 @@ from tests.conftest import PROJECT_ROOT
 
 def settings_in_subprocess(**env) -> subprocess.CompletedProcess:
     """Import the settings module fresh, with exactly these environment variables set."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL")}
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL")}
     code = "import config.settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
     return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env={**clean, **env},
                           capture_output=True, text=True)
@@ -48,7 +49,8 @@ def test_database_and_broker_urls_select_postgresql_and_a_real_queue(tmp_path):
     ({"THROTTLE_ANNOTATOR": "fast"}, "THROTTLE_ANNOTATOR='fast': expected a rate such as 120/min"),
     ({"CACHE_URL": "memcached://127.0.0.1:11211"}, "CACHE_URL='memcached://127.0.0.1:11211': expected a Redis URL"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='LOUD': expected DEBUG, INFO"),
-    ({"CELERY_TASK_TIME_LIMIT": "1000"}, "CELERY_TASK_SOFT_TIME_LIMIT=1500, CELERY_TASK_TIME_LIMIT=1000: expected 0 < soft < hard"),
+    ({"CELERY_TASK_TIME_LIMIT": "1000"},
+     "CELERY_TASK_SOFT_TIME_LIMIT=1500, CELERY_TASK_TIME_LIMIT=1000: expected 0 < soft < hard"),
 ])
 def test_a_bad_or_missing_setting_fails_loudly_naming_the_variable(tmp_path, env, message):
     result = settings_in_subprocess(VAR_DIR=str(tmp_path), **{"DEBUG": "true", **env})

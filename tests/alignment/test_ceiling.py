@@ -49,7 +49,8 @@ def test_rater_order_does_not_change_leave_one_out_scores_for_ratings():
     data = rng.normal(size=(5, 60)) + rng.normal(size=60)
     data[rng.random(data.shape) < 0.2] = nan
     order = np.array([3, 0, 4, 1, 2])
-    np.testing.assert_allclose(leave_one_out_agreement(data[order], "interval"), leave_one_out_agreement(data, "interval")[order])
+    np.testing.assert_allclose(leave_one_out_agreement(data[order], "interval"),
+                               leave_one_out_agreement(data, "interval")[order])
 
 
 def test_rater_score_is_cohen_kappa_or_spearman_against_the_leave_one_out_reference():

@@ -89,7 +89,8 @@ def test_the_bundle_holds_every_file_with_its_sha256_and_the_report_inputs(expor
         assert entry["description"]
     assert {f["name"]: f["rows"] for f in manifest["files"]}["judgements.csv"] == 12 * 7 * 8
     report = exported.alignment_reports.get()
-    assert manifest["report"]["inputs"] == report.inputs and manifest["report"]["content_sha256"] == report.content_sha256
+    assert manifest["report"]["inputs"] == report.inputs
+    assert manifest["report"]["content_sha256"] == report.content_sha256
     assert archive.read("perception/report.json").decode() == report.content_json
     html = archive.read("perception/report.html").decode()
     assert "<svg" in html and "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")

@@ -4,7 +4,6 @@ import krippendorff
 import numpy as np
 import pytest
 
-from alignment.stats import reliability
 from alignment.stats import (
     LEVELS,
     alpha,
@@ -13,6 +12,7 @@ from alignment.stats import (
     alpha_replicates,
     bootstrap_counts,
     pairable_units,
+    reliability,
     unit_coincidences,
 )
 

@@ -116,7 +116,8 @@ def _probe_predictions(study) -> None:
                 .select_related("artwork").order_by("artwork__external_id"))
     X = np.stack([e.array() for e in rows])
     y = [e.artwork.origin for e in rows]
-    groups = [f"prompt:{e.artwork.prompt}" if e.artwork.origin == "ai" else f"nga:{e.artwork.external_id}" for e in rows]
+    groups = [f"prompt:{e.artwork.prompt}" if e.artwork.origin == "ai" else f"nga:{e.artwork.external_id}"
+              for e in rows]
     result = probe_cross_val(X, y, groups, n_splits=5, seed=0)
     classes = list(result["classes"])
     origin = study.dimensions.get(key="origin")

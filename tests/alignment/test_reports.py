@@ -96,7 +96,8 @@ def test_report_of_a_study_with_judgements_and_predictions_shows_every_section(a
     assert set(shares["models"][STAND_IN]["strata"]["generator"]) == {"gen-a", "gen-b"}
     aesthetic = report["dimensions"]["aesthetic"]
     assert aesthetic["models"][STAND_IN]["vs_majority"] is None
-    assert aesthetic["models"][STAND_IN]["vs_human_mean"]["human_split_half"] == aesthetic["humans"]["split_half"]["value"]
+    human_mean = aesthetic["models"][STAND_IN]["vs_human_mean"]
+    assert human_mean["human_split_half"] == aesthetic["humans"]["split_half"]["value"]
     content = report["dimensions"]["content"]
     assert set(content["humans"]["tags"]) == set(aligned_study.dimensions.get(key="content").labels)
     assert content["humans"]["alpha"]["of"] == "mean over tags"
@@ -188,8 +189,8 @@ def test_the_report_records_its_inputs(aligned_study):
 
 def test_a_changed_judgement_changes_the_judgement_hash(aligned_study):
     before = report_build(aligned_study, ReportOptions(n_boot=20))["inputs"]["judgements"]["sha256"]
-    Judgement.objects.filter(participant__external_id="p01", artwork__external_id="art-000", dimension__key="style").update(
-        value="cubism", created_at=timezone.now())
+    Judgement.objects.filter(participant__external_id="p01", artwork__external_id="art-000",
+                             dimension__key="style").update(value="cubism", created_at=timezone.now())
     assert report_build(aligned_study, ReportOptions(n_boot=20))["inputs"]["judgements"]["sha256"] != before
 
 
@@ -219,7 +220,8 @@ def test_csv_and_html_of_a_full_report_show_models_shares_and_strata(aligned_stu
     rows = [line.split(",") for line in report_csv(content).splitlines()[1:]]
     sections = {(row[0], row[1]) for row in rows}
     assert {("style", "humans"), ("style", "models"), ("style", "strata"), ("origin", "shares")} <= sections
-    assert ["content", "humans", "", "", "tags.persons.alpha"] == next(r[:5] for r in rows if r[4] == "tags.persons.alpha")
+    persons_alpha = next(r[:5] for r in rows if r[4] == "tags.persons.alpha")
+    assert persons_alpha == ["content", "humans", "", "", "tags.persons.alpha"]
     assert any(r[1:4] == ["shares", STAND_IN, "generator=gen-a"] and r[4] == "spearman" for r in rows)
     html = report_html(content)
     assert STAND_IN in html and "authenticity" in html and "generator = gen-a" in html and "cannot be computed" in html

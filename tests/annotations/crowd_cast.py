@@ -3,8 +3,14 @@ and answers that fit what a session is shown."""
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from annotations.crowd import (Identity, session_consent, session_enter, session_instructions_done,
-                               session_next_assignment, session_questionnaire_save)
+from annotations.crowd import (
+    Identity,
+    session_consent,
+    session_enter,
+    session_instructions_done,
+    session_next_assignment,
+    session_questionnaire_save,
+)
 from annotations.models import Artwork, Session, Study
 from annotations.questions import item_questions
 from tests.factories import image_bytes

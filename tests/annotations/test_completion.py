@@ -31,7 +31,8 @@ def walk_to_judging(client, study, participant: str = "p1") -> list:
 
 
 def sessions_completed_without_judgements() -> list[int]:
-    return list(Session.objects.filter(phase=Session.Phase.COMPLETED, judgements__isnull=True).values_list("pk", flat=True))
+    return list(Session.objects.filter(phase=Session.Phase.COMPLETED, judgements__isnull=True)
+                .values_list("pk", flat=True))
 
 
 @pytest.fixture

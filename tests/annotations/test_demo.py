@@ -30,7 +30,8 @@ def test_the_demo_images_differ_in_look(demo_study):
 
 def test_simulated_judgements_cover_every_artwork_and_are_marked_simulated(demo_study):
     assert Judgement.objects.filter(artwork__study=demo_study).values("artwork").distinct().count() == 24
-    assert set(demo_study.participants.values_list("external_id", flat=True)) == {f"simulated-{i:02d}" for i in range(1, 9)}
+    participants = set(demo_study.participants.values_list("external_id", flat=True))
+    assert participants == {f"simulated-{i:02d}" for i in range(1, 9)}
 
 
 def test_the_whole_demo_job_runs_the_stand_in_clip_and_writes_a_report(db, settings, tmp_path, clip_cache, capsys):

@@ -16,8 +16,7 @@ from annotations.crowd import session_next_assignment
 from annotations.derivatives import derivative_bytes
 from annotations.images import ImageProblem
 from annotations.models import Artwork, Session, Study
-from tests.annotations.crowd_cast import (answers_valid, artworks_add, form_data, session_judging_http,
-                                          study_open)
+from tests.annotations.crowd_cast import answers_valid, artworks_add, form_data, session_judging_http, study_open
 from tests.factories import bomb_bytes, image_bytes, write_csv
 
 PNG_FILE, JPEG_FILE = "comfy_00042_baroque.png", "rembrandt_selfportrait_scan.jpg"

@@ -39,7 +39,8 @@ def test_the_real_artwork_set_imports_with_metadata_and_checksums(study, shared_
     assert study.artworks.count() == 80
     assert study.artworks.filter(origin="ai").count() == 16
     mona = study.artworks.get(external_id="leonardo_mona_lisa.jpg")
-    assert (mona.artist, mona.year_start, mona.year_end, mona.period) == ("Leonardo da Vinci", 1503, 1519, "Renaissance")
+    assert (mona.artist, mona.year_start, mona.year_end, mona.period) == (
+        "Leonardo da Vinci", 1503, 1519, "Renaissance")
     assert mona.sha256 == "64968f7fcb5cc8f047c29687bad20ae7efc16d4c2f4fcbc043901d93d6774268"  # the manifest's own
     assert (mona.width, mona.height) == (516, 768)
     assert mona.metadata["license_note"] == "public domain: artist died 1519"
@@ -53,7 +54,8 @@ def test_good_manifest_stores_fields_expert_labels_and_set_values(study, tmp_pat
     ])
     run_import(study, "--manifest", str(manifest), "--images", str(images), "--set", "origin=ai", "--set", "source=lab")
     red = study.artworks.get(external_id="red.png")
-    assert (red.title, red.origin, red.source, red.year_start, red.metadata) == ("Red", "ai", "lab", 1890, {"museum": "Orsay"})
+    assert (red.title, red.origin, red.source, red.year_start, red.metadata) == (
+        "Red", "ai", "lab", 1890, {"museum": "Orsay"})
     assert ExpertLabel.objects.get(artwork=red).value == "impressionism"
     assert study.artworks.get(external_id="blue.jpg").expert_labels.count() == 0
 
@@ -82,7 +84,8 @@ def test_a_file_over_the_byte_limit_is_refused(study, tmp_path, images, settings
 
 
 def test_missing_file_and_url_columns_are_named(study, tmp_path, images):
-    assert "field 'file or url': one of these columns is required" in error_of(study, tmp_path, images, [{"title": "x"}])
+    assert "field 'file or url': one of these columns is required" in error_of(study, tmp_path, images,
+                                                                               [{"title": "x"}])
 
 
 def test_unknown_dimension_and_bad_expert_value_name_row_and_column(study, tmp_path, images):

@@ -29,7 +29,8 @@ def test_long_csv_stores_one_judgement_per_row_with_canonical_values(study, artw
         row(dimension="aesthetic", value="6"),
         row(participant="p2", dimension="origin", value="ai"),
     ])
-    stored = {(j.participant.external_id, j.dimension.key): j for j in Judgement.objects.select_related("participant", "dimension")}
+    stored = {(j.participant.external_id, j.dimension.key): j
+              for j in Judgement.objects.select_related("participant", "dimension")}
     assert stored["p1", "style"].value == "baroque" and stored["p1", "style"].response_ms == 2300
     assert stored["p1", "style"].created_at.isoformat() == "2025-03-01T10:00:00+00:00"
     assert stored["p1", "content"].value == ["persons", "portrait"]

@@ -1,11 +1,11 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.db import IntegrityError, transaction
 
 from annotations.models import Artwork, Dimension, Judgement, Participant, Study
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -13,7 +13,8 @@ def judged(study):
     artwork = Artwork.objects.create(study=study, external_id="a1")
     participant = Participant.objects.create(study=study, external_id="p1")
     dimension = study.dimensions.get(key="style")
-    Judgement.objects.create(participant=participant, artwork=artwork, dimension=dimension, value="baroque", created_at=NOW)
+    Judgement.objects.create(participant=participant, artwork=artwork, dimension=dimension, value="baroque",
+                             created_at=NOW)
     return participant, artwork, dimension
 
 

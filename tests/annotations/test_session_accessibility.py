@@ -262,7 +262,8 @@ def chosen_stands_out_in_forced_colours(page) -> bool:
     page.emulate_media(forced_colors="active")
     looks = page.evaluate("""() => Array.from(document.querySelectorAll('fieldset[data-question=style] label.opt'))
         .map((label) => { const s = getComputedStyle(label);
-                          return [label.querySelector('input').checked, s.backgroundColor, s.outlineStyle].join(' '); })""")
+                          return [label.querySelector('input').checked, s.backgroundColor, s.outlineStyle]
+                              .join(' '); })""")
     page.emulate_media(forced_colors="none")
     chosen = {look.split(" ", 1)[1] for look in looks if look.startswith("true")}
     others = {look.split(" ", 1)[1] for look in looks if look.startswith("false")}

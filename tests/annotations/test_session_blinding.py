@@ -1,7 +1,7 @@
 """Blinding: nothing an annotator can reach shows CLIP's predictions, expert labels, an artwork's
 metadata or other people's judgements."""
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
@@ -31,11 +31,11 @@ def reveal_everything(study, artwork) -> None:
     style = study.dimensions.get(key="style")
     ExpertLabel.objects.create(artwork=artwork, dimension=style, value="rococo", source="curators-secret-source",
                                is_gold=False)
-    Prediction.objects.create(artwork=artwork, dimension=style, model_name="secret-clip-model", probs={"rococo": 0.9731},
-                              label="rococo", prompts_hash="h")
+    Prediction.objects.create(artwork=artwork, dimension=style, model_name="secret-clip-model",
+                              probs={"rococo": 0.9731}, label="rococo", prompts_hash="h")
     other = Participant.objects.create(study=study, external_id="other-person")
     Judgement.objects.create(participant=other, artwork=artwork, dimension=style, value="rococo",
-                             created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+                             created_at=datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def without_tokens(html: str) -> str:

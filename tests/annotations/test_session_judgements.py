@@ -46,7 +46,8 @@ def test_a_rating_outside_the_scale_is_refused(judging):
 
 def test_a_rating_between_the_points_of_the_scale_is_refused(judging):
     client, session, assignment = judging
-    response = judge(client, session, with_answer(session, assignment, "aesthetic", "3.5"), HTTP_X_REQUESTED_WITH="fetch")
+    response = judge(client, session, with_answer(session, assignment, "aesthetic", "3.5"),
+                     HTTP_X_REQUESTED_WITH="fetch")
     assert response.status_code == 400 and "not a point of the scale 1-7" in response.content.decode()
     assert not Judgement.objects.exists()
 
@@ -65,7 +66,8 @@ def test_a_missing_answer_is_refused_and_named(judging):
     del data["d-period"]
     response = judge(client, session, data, HTTP_X_REQUESTED_WITH="fetch")
     assert response.status_code == 400
-    assert "Please give one answer to “In which century would you place this painting's style?”" in response.content.decode()
+    assert ("Please give one answer to “In which century would you place this painting's style?”"
+            in response.content.decode())
     assert not Judgement.objects.exists()
 
 
@@ -121,7 +123,8 @@ def test_an_exact_repeat_sent_by_the_script_gets_the_same_next_artwork(judging):
 def test_a_repeat_with_different_answers_is_refused_and_the_first_answers_are_kept(judging):
     client, session, assignment = judging
     judge(client, session, with_answer(session, assignment, "style", "baroque"))
-    response = judge(client, session, with_answer(session, assignment, "style", "rococo"), HTTP_X_REQUESTED_WITH="fetch")
+    response = judge(client, session, with_answer(session, assignment, "style", "rococo"),
+                     HTTP_X_REQUESTED_WITH="fetch")
     assert response.status_code == 409 and "already answered this artwork" in response.content.decode()
     assert list(Judgement.objects.filter(dimension__key="style").values_list("value", flat=True)) == ["baroque"]
 

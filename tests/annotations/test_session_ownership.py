@@ -25,7 +25,8 @@ def open_study(study):
 def rates(settings):
     def set_rates(**rates):
         framework = settings.REST_FRAMEWORK
-        settings.REST_FRAMEWORK = {**framework, "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **rates}}
+        settings.REST_FRAMEWORK = {**framework,
+                                   "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **rates}}
     return set_rates
 
 

@@ -144,7 +144,8 @@ def test_a_study_without_the_questionnaire_goes_from_instructions_to_judging(cli
 
 def test_a_step_posted_out_of_order_moves_nothing(client, open_study):
     client.get(url("session_entry", open_study), PROLIFIC)
-    response = client.post(url("session_questionnaire", open_study), {"q-art_training": "none", "q-museum_visits": "never"})
+    response = client.post(url("session_questionnaire", open_study),
+                           {"q-art_training": "none", "q-museum_visits": "never"})
     assert response.status_code == 302
     assert Session.objects.get().phase == Session.Phase.CONSENT
     assert Participant.objects.get().expertise == {}
@@ -161,7 +162,8 @@ def test_judging_every_artwork_shows_the_completion_code_and_sends_the_person_ba
     walk_to_judging(client, open_study)
     session = Session.objects.get()
     while (assignment := session_next_assignment(session)) is not None:
-        response = client.post(url("session_judge", open_study), form_data(assignment, answers_valid(session, assignment)))
+        response = client.post(url("session_judge", open_study),
+                               form_data(assignment, answers_valid(session, assignment)))
         assert response.status_code == 302
         session.refresh_from_db()
     page = client.get(url("session_entry", open_study)).content.decode()
@@ -184,7 +186,8 @@ def test_each_judgement_stores_what_was_shown_and_both_timings(client, open_stud
     client.get(url("session_entry", open_study))
     session = Session.objects.get()
     assignment = session_next_assignment(session)
-    client.post(url("session_judge", open_study), form_data(assignment, answers_valid(session, assignment), client_ms="2345"))
+    client.post(url("session_judge", open_study),
+                form_data(assignment, answers_valid(session, assignment), client_ms="2345"))
     style = Judgement.objects.get(dimension__key="style")
     assert style.shown == {"question": "Which artistic style is this painting closest to?", "kind": "single",
                            "labels": open_study.dimensions.get(key="style").labels}
@@ -214,8 +217,8 @@ def test_the_last_artwork_sent_by_the_script_answers_with_the_way_to_the_complet
     session = Session.objects.get()
     for _ in range(3):
         assignment = session_next_assignment(session)
-        response = client.post(url("session_judge", open_study), form_data(assignment, answers_valid(session, assignment)),
-                               HTTP_X_REQUESTED_WITH="fetch")
+        response = client.post(url("session_judge", open_study),
+                               form_data(assignment, answers_valid(session, assignment)), HTTP_X_REQUESTED_WITH="fetch")
     assert response.content.decode() == f'<div data-redirect="{url("session_entry", open_study)}"></div>'
 
 

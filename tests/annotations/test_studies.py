@@ -56,8 +56,9 @@ def test_a_bad_study_file_lists_every_problem_and_creates_nothing(db, tmp_path):
     with pytest.raises(CommandError) as error:
         call_command("create_study", "--from-file", str(path), "--slug", "bad")
     message = str(error.value)
-    for expected in ["attention_check_rate", "'explode' is not 'flag' or 'end'", "dimensions[0] (style): field 'labels'", "'style' appears twice",
-                     "'colour' is not one of", "exactly 2 labels", "['lable']", "min must be below max"]:
+    for expected in ["attention_check_rate", "'explode' is not 'flag' or 'end'",
+                     "dimensions[0] (style): field 'labels'", "'style' appears twice", "'colour' is not one of",
+                     "exactly 2 labels", "['lable']", "min must be below max"]:
         assert expected in message
     assert not Study.objects.exists()
 

@@ -41,7 +41,8 @@ REFUSED = [
     pytest.param("lab_notes: " + "[" * 25 + "]" * 25 + "\n" + DIMENSION, "nested more than 20 levels deep",
                  id="yaml-past-the-depth-limit"),
     pytest.param(MANY_NODES, "more than 10,000 keys and values", id="many-values"),
-    pytest.param("lab_notes: " + "7" * 5000 + "\n" + DIMENSION, "not a study file: Exceeds the limit", id="huge-integer"),
+    pytest.param("lab_notes: " + "7" * 5000 + "\n" + DIMENSION, "not a study file: Exceeds the limit",
+                 id="huge-integer"),
     pytest.param(dim(**BINARY, severity="{min: a, max: 5}"),
                  "dimensions[0] (origin): field 'severity.min': expected a whole number, got 'a'", id="severity-type"),
     pytest.param(dim(**BINARY, severity="5"), "field 'severity': expected a mapping, got 5", id="severity-not-mapping"),
@@ -53,10 +54,10 @@ REFUSED = [
                  "a severity is stored as a whole number from 0 to 32767", id="severity-range"),
     pytest.param(dim(**BINARY, severity="{min: 1, max: 5, anchors: {9: huge}}"),
                  "field 'severity': anchors 9 are not points of the scale 1-5", id="severity-anchors"),
-    pytest.param(dim(**BINARY, severity="{min: 1, max: 5, anchor: {1: x}}"), "field 'severity.anchor': not a field here",
-                 id="severity-typo"),
-    pytest.param(dim(**RATING | {"scale": "[1, 7]"}), "dimensions[0] (beauty): field 'scale': expected a mapping, got [1, 7]",
-                 id="scale-list"),
+    pytest.param(dim(**BINARY, severity="{min: 1, max: 5, anchor: {1: x}}"),
+                 "field 'severity.anchor': not a field here", id="severity-typo"),
+    pytest.param(dim(**RATING | {"scale": "[1, 7]"}),
+                 "dimensions[0] (beauty): field 'scale': expected a mapping, got [1, 7]", id="scale-list"),
     pytest.param(dim(**RATING | {"scale": "{min: '1', max: 7}"}), "field 'scale.min': expected a whole number, got '1'",
                  id="scale-text"),
     pytest.param(dim(**RATING | {"scale": "{min: 1, max: 7, anchors: [1, 7]}"}),
@@ -69,7 +70,8 @@ REFUSED = [
                  "field 'labels[0]': ' baroque' has spaces at its start or end, so no answer can match it;"
                  " write 'baroque'", id="labels-spaces"),
     pytest.param(dim(labels="[Baroque, baroque, rococo]"),
-                 "field 'labels': labels repeat (compared case-insensitively): 'Baroque', 'baroque'", id="labels-repeat"),
+                 "field 'labels': labels repeat (compared case-insensitively): 'Baroque', 'baroque'",
+                 id="labels-repeat"),
     pytest.param(dim(**BINARY, display="{yes: Yes!}"), "key True is neither text nor a whole number (YAML reads yes",
                  id="display-yaml-boolean"),
     pytest.param(dim(display="{c: See}"), "field 'display': 'c' is not one of the labels", id="display-unknown-label"),
@@ -79,7 +81,8 @@ REFUSED = [
     pytest.param(dim(prompts="'a {label}'"), "field 'prompts': expected a list, got 'a {label}'", id="prompts-type"),
     pytest.param(dim(shuffle_labels="'yes'"), "field 'shuffle_labels': expected true or false, got 'yes'",
                  id="shuffle-labels"),
-    pytest.param("completion: paid\n" + DIMENSION, "field 'completion': 'paid': the only value is 'none'", id="completion"),
+    pytest.param("completion: paid\n" + DIMENSION, "field 'completion': 'paid': the only value is 'none'",
+                 id="completion"),
     pytest.param("screenout_code: [1]\n" + DIMENSION, "field 'screenout_code': expected text, got [1]", id="screenout"),
     pytest.param("items_per_session: 1.5\n" + DIMENSION, "field 'items_per_session': expected a whole number, got 1.5",
                  id="items-float"),
@@ -209,7 +212,8 @@ def test_the_api_refuses_json_nested_past_the_limits_with_a_400(client, owner, m
     too_deep_for_a_study = {"lab_notes": json.loads("[" * 30 + "]" * 30), **yaml.safe_load(DIMENSION)}
     response = api_put(client, mine, json.dumps({"spec": too_deep_for_a_study}))
     assert response.status_code == 400
-    assert response.json() == {"errors": ["the study file is nested more than 20 levels deep; a study file needs about 5"]}
+    assert response.json() == {
+        "errors": ["the study file is nested more than 20 levels deep; a study file needs about 5"]}
     for depth in (100, 990, 5000):  # past DRF's limit, near and past Python's recursion limit: never a 500
         body = '{"spec": {"lab_notes": ' + "[" * depth + "]" * depth + ', "dimensions": []}}'
         response = api_put(client, mine, body)
@@ -281,9 +285,9 @@ def test_participants_are_answered_within_a_second_while_four_hostile_study_file
     study.owner = owner
     study.save()
     study_open(study, artworks=4, items_per_session=4, attention_check_rate=0)
-    bodies = [json.dumps({"yaml": FLAT_UNDER_THE_BODY_LIMIT}), json.dumps({"yaml": DEEP_YAML}), json.dumps({"yaml": MANY_NODES}),
-              json.dumps({"yaml": WORST_UNDER_THE_LIMITS}), DEEP_JSON.replace('{"lab_notes"', '{"spec": {"lab_notes"')
-              + "}"]
+    bodies = [json.dumps({"yaml": FLAT_UNDER_THE_BODY_LIMIT}), json.dumps({"yaml": DEEP_YAML}),
+              json.dumps({"yaml": MANY_NODES}), json.dumps({"yaml": WORST_UNDER_THE_LIMITS}),
+              DEEP_JSON.replace('{"lab_notes"', '{"spec": {"lab_notes"') + "}"]
     with gunicorn_serving(tmp_path, collected_static, settings.MEDIA_ROOT, workers=4,
                           DATABASE_URL=server_database_url()) as base:
         participant = Browser(base)

@@ -20,8 +20,13 @@ from django.urls import reverse
 from PIL import Image
 from rest_framework.test import APIClient
 
-from annotations.editing import (StudyChangeRefused, study_deferred_images_fetch, study_spec_dump, study_status_set,
-                                 study_update)
+from annotations.editing import (
+    StudyChangeRefused,
+    study_deferred_images_fetch,
+    study_spec_dump,
+    study_status_set,
+    study_update,
+)
 from annotations.imports import artworks_import
 from annotations.models import Artwork, Study
 from annotations.tasks import study_images_fetch

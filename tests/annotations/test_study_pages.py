@@ -38,7 +38,8 @@ def test_a_researcher_creates_a_study_from_the_template_and_owns_it(client, owne
     assert client.get(reverse("annotations:study_create")).status_code == 200
     response = client.post(reverse("annotations:study_create"),
                            {"slug": "my-study", "title": "My study", "template": "clip-art-perception"})
-    assert response.status_code == 302 and response["Location"] == reverse("annotations:study_detail", args=["my-study"])
+    assert response.status_code == 302
+    assert response["Location"] == reverse("annotations:study_detail", args=["my-study"])
     study = Study.objects.get(slug="my-study")
     assert study.owner == owner and study.title == "My study" and study.template == "clip-art-perception"
     assert study.dimensions.count() == 7
@@ -100,7 +101,8 @@ def test_a_manifest_with_one_bad_row_shows_that_row_and_imports_nothing(client, 
     manifest = manifest_upload(["id,file,title,origin", "a1,a1.png,One,human", "a2,a2.png,Two,martian",
                                 "a3,a3.png,Three,ai"])
     response = client.post(reverse("annotations:study_upload", args=[owned.slug]),
-                           {"which": "artworks", "manifest": manifest, "images": zip_upload(["a1.png", "a2.png", "a3.png"])})
+                           {"which": "artworks", "manifest": manifest,
+                            "images": zip_upload(["a1.png", "a2.png", "a3.png"])})
     page = response.content.decode()
     assert response.status_code == 400 and "Nothing was imported: 1 problem" in page
     assert response.context["failed"][0].row == 2 and response.context["failed"][0].field == "origin"
@@ -116,7 +118,8 @@ def test_a_good_manifest_with_a_zip_imports_the_artworks_and_judgements_follow(c
     assert response.status_code == 200 and "Imported 2 artworks" in response.content.decode()
     assert set(owned.artworks.values_list("external_id", "origin")) == {("a1", "human"), ("a2", "ai")}
     assert all(a.image for a in owned.artworks.all())
-    judgements = SimpleUploadedFile("j.csv", b"participant,artwork,dimension,value\np1,a1,origin,human\np1,a2,origin,ai\n")
+    judgements = SimpleUploadedFile("j.csv", b"participant,artwork,dimension,value\n"
+                                             b"p1,a1,origin,human\np1,a2,origin,ai\n")
     response = client.post(reverse("annotations:study_upload", args=[owned.slug]),
                            {"which": "judgements", "judgements": judgements})
     assert "Imported 2 judgements" in response.content.decode()

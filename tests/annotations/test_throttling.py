@@ -24,7 +24,8 @@ def rates(settings):
     """Set some of the annotator site's rates for this test."""
     def set_rates(**rates):
         framework = settings.REST_FRAMEWORK
-        settings.REST_FRAMEWORK = {**framework, "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **rates}}
+        settings.REST_FRAMEWORK = {**framework,
+                                   "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **rates}}
     return set_rates
 
 
@@ -142,6 +143,7 @@ def test_deploy_check_warns_when_rates_are_counted_per_process(settings):
 def test_gunicorn_workers_share_one_count_through_redis(transactional_db, study, tmp_path, collected_static, settings):
     """Four worker processes, CACHE_URL on Redis: the participant gets the rate once, not once per worker."""
     from django.db import connection
+
     from tests.servers import server_database_url
 
     require(connection.vendor == "postgresql", "the server shares the test database: set DATABASE_URL to PostgreSQL")

@@ -15,7 +15,8 @@ def test_single_choice_value_outside_the_labels_names_the_labels():
 
 
 def test_multi_label_set_is_split_on_semicolons_deduplicated_and_ordered_like_the_labels():
-    assert parse_value("multi", STYLES, None, None, "art nouveau;renaissance;Renaissance") == ["renaissance", "art nouveau"]
+    assert parse_value("multi", STYLES, None, None, "art nouveau;renaissance;Renaissance") == [
+        "renaissance", "art nouveau"]
     assert parse_value("multi", STYLES, None, None, "") == []
 
 

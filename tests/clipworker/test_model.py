@@ -4,8 +4,15 @@ import shutil
 import numpy as np
 import pytest
 
-from clipworker.model import (STAND_IN_NAME, ModelUnavailable, forget_loaded, get_clip, keep_loaded, load_clip,
-                              loaded_checkpoints)
+from clipworker.model import (
+    STAND_IN_NAME,
+    ModelUnavailable,
+    forget_loaded,
+    get_clip,
+    keep_loaded,
+    load_clip,
+    loaded_checkpoints,
+)
 from clipworker.scoring import DimensionSpec, score_dimension
 
 LABELS = ["baroque", "impressionism", "cubism", "still life"]

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from clipworker.scoring import (
-    DimensionSpec, binary_pair, dimension_spec, prompt_ensemble, prompts_hash, rating_expected,
-    score_dimension, text_prompts, zero_shot_single,
+    DimensionSpec,
+    binary_pair,
+    dimension_spec,
+    prompt_ensemble,
+    prompts_hash,
+    rating_expected,
+    score_dimension,
+    text_prompts,
+    zero_shot_single,
 )
 
 

@@ -41,7 +41,8 @@ def worker(transactional_db, settings, clip_cache, tmp_path):
     require(connection.vendor == "postgresql", "the worker test shares the database: set DATABASE_URL to PostgreSQL")
     broker = redis_url()
     db = connection.settings_dict
-    env = {**os.environ, "CELERY_BROKER_URL": broker, "VAR_DIR": str(clip_cache), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    env = {**os.environ, "CELERY_BROKER_URL": broker, "VAR_DIR": str(clip_cache),
+           "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
     saved = app.conf.broker_url, app.conf.task_always_eager
     use_broker(broker, eager=False)

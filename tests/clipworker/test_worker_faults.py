@@ -21,9 +21,9 @@ from clipworker.model import STAND_IN_NAME
 from clipworker.models import ClipRun, Embedding, Prediction
 from clipworker.runs import BrokerUnavailable, cliprun_start
 from config.celery import app
+from tests.clipworker.test_services import add_deferred_url, break_a_prompt
 from tests.clipworker.test_worker import redis_url, use_broker, wait_for
 from tests.conftest import PROJECT_ROOT, require
-from tests.clipworker.test_services import add_deferred_url, break_a_prompt
 from tests.factories import write_csv, write_image
 from tests.servers import not_http_serving
 
