@@ -94,7 +94,9 @@ class ExportDownload(StudyScoped, APIView):
     or bundle (ZIP with manifest.json)."""
 
     @extend_schema(parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(KINDS))],
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorsSerializer})
+                   responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT,
+                              (200, "text/html"): OpenApiTypes.STR, (200, "application/zip"): OpenApiTypes.BINARY,
+                              404: ErrorsSerializer})
     def get(self, request, slug, kind):
         study = self.get_study()
         if kind not in KINDS:

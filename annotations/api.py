@@ -182,7 +182,7 @@ class MemberList(StudyScoped, generics.ListCreateAPIView):
 
 
 class MemberDetail(StudyScoped, APIView):
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, 404: s.ErrorsSerializer})
     def delete(self, request, slug, username):
         study = self.get_study()
         # No username holds a NUL character (and PostgreSQL would refuse one in the query).

@@ -35,6 +35,9 @@ class StudyDetailSerializer(StudySerializer):
     dimensions = DimensionSerializer(many=True, read_only=True)
     participant_link = serializers.SerializerMethodField(help_text="Entry URL with Prolific's placeholders")
     counts = serializers.SerializerMethodField()
+    # Not documented as a URI: it may hold the {code} placeholder, which a URI cannot.
+    completion_url = serializers.CharField(read_only=True, help_text="Where participants go when done; {code} "
+                                                                     "stands for their completion code")
 
     class Meta(StudySerializer.Meta):
         fields = StudySerializer.Meta.fields + [

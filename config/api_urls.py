@@ -1,9 +1,12 @@
 """The REST API under /api/: every endpoint needs a token or a logged-in session (annotators have
 neither), and study-scoped ones apply the researcher pages' access rules."""
+from django.http import JsonResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -11,6 +14,7 @@ from rest_framework.views import APIView
 
 from alignment import api as alignment_api
 from annotations import api as annotations_api
+from annotations.api_errors import TOO_MANY_REQUESTS
 from clipworker import api as clipworker_api
 
 app_name = "api"
@@ -26,6 +30,7 @@ class Root(APIView):
                          for name in ("study-list", "schema", "docs", "redoc")})
 
 
+@extend_schema_view(post=extend_schema(responses={200: AuthTokenSerializer, 429: TOO_MANY_REQUESTS}))
 class TokenCreate(ObtainAuthToken):
     """POST username and password, get your API token (send it as `Authorization: Token <key>`)."""
 
@@ -35,6 +40,14 @@ class TokenCreate(ObtainAuthToken):
         # Django's request, not DRF's wrapper: django-axes flags a lockout on it, and its middleware
         # then answers 429 with Retry-After (config.middleware.login_locked_out).
         return {**super().get_serializer_context(), "request": self.request._request}
+
+
+@csrf_exempt
+def not_found(request):
+    """A path under /api/ that names no endpoint (e.g. a study slug with characters a slug cannot have)
+    answers in JSON like the endpoints' own 404s, not with the site's HTML page (routed in config/urls.py,
+    after the API, for paths ending in a slash: Django redirects the others to theirs first, APPEND_SLASH)."""
+    return JsonResponse({"detail": "Not found."}, status=404)
 
 
 urlpatterns = [

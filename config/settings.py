@@ -346,7 +346,10 @@ REST_FRAMEWORK = {
     # DRF's JSON parser, with JSON nested too deeply a 400 instead of a RecursionError (a 500)
     "DEFAULT_PARSER_CLASSES": ["annotations.parsers.JSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular plus the error answers every endpoint shares (400, 401, 403, 404, 413, 415, 503)
+    "DEFAULT_SCHEMA_CLASS": "annotations.api_errors.ApiSchema",
+    # DRF's, plus JSON for Django's refusals of a body too large or of too many fields (not its HTML 400 page)
+    "EXCEPTION_HANDLER": "annotations.api_errors.api_exception_handler",
     # The annotator site's rates (annotations/throttles.py): every request of one participant's
     # session, and new sessions started from one address (a lab's participants share one).
     "DEFAULT_THROTTLE_RATES": {

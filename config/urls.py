@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import urls as auth_urls
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from annotations.media import media_file
+from config.api_urls import not_found as api_not_found
 from config.health import health
 
 # Login, logout and password change; password reset only where mail can be sent (EMAIL_HOST), else
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(ACCOUNT_URLS)),
     path("api/", include("config.api_urls")),
+    re_path(r"^api/[\s\S]*/\Z", api_not_found),  # JSON, not the site's page; [\s\S]: a path may hold a line break
     path("", include("clipworker.urls")),
     path("", include("alignment.urls")),
     path("", include("annotations.urls")),

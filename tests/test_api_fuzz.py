@@ -1,12 +1,16 @@
-"""Fuzzing the REST API from its own OpenAPI schema (schemathesis): no request, valid or not, gets a 500.
+"""Fuzzing the REST API from its own OpenAPI schema (schemathesis): no request, valid or not, gets a 500,
+and every answer is one the schema documents: its status code, its media type, its body (validated
+against the documented schema, errors included) and its documented headers (Retry-After, WWW-Authenticate).
 
 The schema is read from the running app (`/api/schema/`) and every operation in it, reads and writes,
 is called with generated requests through Django's WSGI handler, as the study's owner (a token), on a
 study with artworks, judgements, a stand-in CLIP run with a failure, a stored report and a viewer.
 Path parameters mostly name the things that exist (so the endpoints do their work rather than
 answer 404), and sometimes anything at all. Examples are bounded per operation; FUZZ_EXAMPLES and
-FUZZ_SEED change the count and the seed for a longer or different search.
+FUZZ_SEED change the count and the seed for a longer or different search. The error answers every
+endpoint shares are documented in one place, annotations/api_errors.py.
 """
+import copy
 import os
 
 import pytest
@@ -18,6 +22,13 @@ from django.db import close_old_connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
+from schemathesis.errors import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from alignment.reports import ReportOptions, report_create
 from annotations.models import Study
@@ -26,6 +37,8 @@ from tests.researcher_cast import aligned_study, viewer_of
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("FUZZ_SEED", "7"))
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance]
 
 
 @pytest.fixture
@@ -74,8 +87,53 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-def test_no_request_makes_the_api_fail_with_a_server_error(case):
-    case.call_and_validate(checks=[not_a_server_error])
+def test_no_request_gets_a_server_error_and_every_answer_is_the_documented_one(case):
+    case.call_and_validate(checks=CHECKS)
+
+
+def _wrongly(change):
+    """The served schema with one thing documented wrongly (the change edits it in place)."""
+    def wrong(document: dict) -> None:
+        change(document["paths"], document["components"])
+    return wrong
+
+
+# One per check: a body field of the wrong type, a status left out, a media type left out, a header's value.
+WRONG_DOCUMENTATION = {
+    "body": ("GET", "/api/studies/{slug}/", {"slug": "perception"}, True, "Response violates schema",
+             _wrongly(lambda paths, parts: parts["schemas"]["StudyDetail"]["properties"].update(
+                 slug={"type": "integer"}))),
+    "status": ("GET", "/api/studies/{slug}/", {"slug": "no-such-study"}, True, "Undocumented status code",
+               _wrongly(lambda paths, parts: paths["/api/studies/{slug}/"]["get"]["responses"].pop("404"))),
+    "media type": ("GET", "/api/studies/{slug}/exports/{kind}/", {"slug": "perception", "kind": "judgements"}, True,
+                   "Undocumented Content-Type",
+                   _wrongly(lambda paths, parts: paths["/api/studies/{slug}/exports/{kind}/"]["get"]["responses"]
+                            ["200"]["content"].pop("text/csv"))),
+    "header": ("GET", "/api/studies/", {}, False, "Response header does not conform",
+               _wrongly(lambda paths, parts: paths["/api/studies/"]["get"]["responses"]["401"]["headers"]
+                        ["WWW-Authenticate"]["schema"].update(enum=["Bearer"]))),
+}
+
+
+@pytest.mark.parametrize("wrong", WRONG_DOCUMENTATION)
+def test_an_answer_unlike_its_documentation_fails_the_same_checks(owner_api, owner, app_connections_kept, wrong):
+    """The checks can fail: the same request passes them against the schema as served, and fails them
+    once the schema documents its answer wrongly."""
+    method, path, path_parameters, signed_in, failure, change = WRONG_DOCUMENTATION[wrong]
+    auth = {"Authorization": f"Token {Token.objects.create(user=owner).key}"}
+    document = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler(), headers=auth).raw_schema
+    headers = auth if signed_in else {}
+
+    def call_and_validate(document: dict) -> None:
+        schema = schemathesis.openapi.from_dict(copy.deepcopy(document))
+        schema.app = WSGIHandler()
+        case = schema[path][method].Case(path_parameters=path_parameters, headers=headers)
+        case.call_and_validate(checks=CHECKS)
+
+    call_and_validate(document)
+    change(document)
+    with pytest.raises(FailureGroup, match=failure):
+        call_and_validate(document)
 
 
 # What the fuzzer found, or reaches too rarely to be sure of, kept as fixed cases: each once gave a 500
@@ -96,6 +154,26 @@ def owner_api(study, owner, tmp_path, settings, clip_cache):
 def test_odd_text_in_a_query_or_path_is_a_client_error(owner_api, path):
     client, url = owner_api
     assert client.get(url + path).status_code in (400, 404)
+
+
+def test_a_path_that_names_no_endpoint_is_a_json_not_found_and_a_missing_slash_still_redirects(owner_api):
+    client, _ = owner_api
+    response = client.get("/api/studies/a%0Ab%C2%85/artworks/")  # not a slug: no API route matches
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert client.get("/api/studies").status_code == 301
+
+
+def test_a_body_django_refuses_while_it_is_read_is_a_json_refusal_and_nothing_is_done(owner_api, study, settings):
+    client, url = owner_api
+    reports = study.alignment_reports.count()
+    padding = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    too_big = client.post(url + "/reports/", {"n_boot": 10, "padding": padding}, format="json")
+    assert too_big.status_code == 413 and "DATA_UPLOAD_MAX_MEMORY_SIZE" in too_big.json()["detail"]
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    too_many = client.post(url + "/reports/", "&".join(f"f{i}=1" for i in range(11)),
+                           content_type="application/x-www-form-urlencoded")
+    assert too_many.status_code == 400 and "DATA_UPLOAD_MAX_NUMBER_FIELDS" in too_many.json()["detail"]
+    assert study.alignment_reports.count() == reports
 
 
 def test_a_member_named_with_a_nul_character_is_not_found_and_a_list_body_is_a_client_error(owner_api):
