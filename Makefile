@@ -31,8 +31,11 @@ demo: install
 	$(PY) manage.py seed_demo --host http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# In parallel (pytest-xdist: a worker per core, each with its own test database), each test file on one
+# worker (its module-scoped data built once), and the slowest tests printed at the end.
+PYTEST_PARALLEL ?= -n auto --dist loadfile --durations=15
 test: install-dev js
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # ruff (rules in pyproject.toml) over the tree, mypy with django-stubs over the modules pyproject.toml lists.
 lint: install-dev

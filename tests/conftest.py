@@ -2,15 +2,50 @@
 
 Under CI (`CI=true`, set by .ci/run) a missing service or data folder is a failure, not a skip.
 """
+import fcntl
+import functools
+import io
 import os
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ARTALIGN_SHARED", PROJECT_ROOT.parent / "shared"))
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@functools.cache
+def _uses_redis(path: Path) -> bool:
+    return "redis_url" in path.read_text().lower()
+
+
+@pytest.fixture(autouse=True)
+def redis_database_to_itself(request, tmp_path_factory):
+    """The run's one Redis database (TEST_REDIS_URL, which `redis_url()` empties) is used by one test
+    at a time: under pytest-xdist (`make test`: -n auto --dist loadfile) a test of a file that uses it
+    waits for the other workers' to finish. Each worker has its own test database (pytest-django),
+    which the servers and workers it starts use (tests/servers.py: server_database_url)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not _uses_redis(request.path):
+        yield
+        return
+    with (tmp_path_factory.getbasetemp().parent / "redis.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # let go when the file closes
+        yield
+
+
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker):
+    """For data built once per test module and only read by its tests: module-scoped fixtures that
+    take this one write inside a transaction that stays open for the module and is rolled back at
+    its end. Each test's own transaction (`db`) is a savepoint inside it, so what a test writes is
+    gone for the next. For `db` tests only: another connection (a transactional test, a server or
+    worker process) never sees this data."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
 
 
 def require(condition: bool, reason: str) -> None:
@@ -78,13 +113,23 @@ def outsider(django_user_model):
     return django_user_model.objects.create_user("outsider", password="outsider-pass-1")
 
 
+@pytest.fixture(scope="module")
+def demo_seeded(module_db, tmp_path_factory) -> Path:
+    """The demo study, seeded once per test module (module_db); returns its folder (media, var)."""
+    from django.test import override_settings
+
+    folder = tmp_path_factory.mktemp("demo")
+    # DEBUG: the demo's known login exists only in the embedded (DEBUG) mode.
+    with override_settings(DEBUG=True, VAR_DIR=folder / "var", MEDIA_ROOT=folder / "media"):
+        call_command("seed_demo", "--no-clip", stdout=io.StringIO())
+    return folder
+
+
 @pytest.fixture
-def demo_study(db, settings, tmp_path):
-    settings.VAR_DIR = tmp_path / "var"
-    settings.DEBUG = True  # the demo's known login exists only in the embedded (DEBUG) mode
-    call_command("seed_demo", "--no-clip", stdout=open(os.devnull, "w"))
+def demo_study(demo_seeded, db, settings):
     from annotations.models import Study
 
+    settings.MEDIA_ROOT = demo_seeded / "media"  # the demo's images, read only
     return Study.objects.get(slug="demo")
 
 
