@@ -96,21 +96,33 @@ def throttle_counts_cleared():
     cache.clear()
 
 
-@pytest.fixture
-def study(db):
+def perception_study():
+    """The `study` fixture's study (the clip-art-perception template), for module-scoped data too."""
     from annotations.studies import study_create, study_template_load
 
     return study_create(study_template_load("clip-art-perception"), "perception", template="clip-art-perception")
 
 
-@pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_user("owner", password="owner-pass-1")
+def researcher(name: str):
+    """A researcher's account: `name`, password `<name>-pass-1` (the cast's owner, outsider, viewer)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(name, password=f"{name}-pass-1")
 
 
 @pytest.fixture
-def outsider(django_user_model):
-    return django_user_model.objects.create_user("outsider", password="outsider-pass-1")
+def study(db):
+    return perception_study()
+
+
+@pytest.fixture
+def owner(db):
+    return researcher("owner")
+
+
+@pytest.fixture
+def outsider(db):
+    return researcher("outsider")
 
 
 @pytest.fixture(scope="module")

@@ -3,31 +3,56 @@ each one does. The cast: `owner` owns the study, `viewer` may read it, `outsider
 `annotator` is a crowd participant's browser (a Django session, never a login)."""
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 
 from alignment.reports import ReportOptions, report_create
 from annotations.models import Artwork, Study
 from clipworker.models import ClipRun
 from clipworker.runs import STAND_IN_NAME
+from tests.conftest import perception_study, researcher
 from tests.factories import image_bytes
 from tests.researcher_cast import aligned_study, api_clients, viewer_of
 
 S = "/api/studies/perception"
 
 
+@pytest.fixture(scope="module")
+def aligned(module_db, tmp_path_factory, clip_cache) -> Path:
+    """The open study with its owner, a viewer and an outsider, 8 artworks (4 human, 4 AI) judged and
+    predicted, and a report: built once for the module (module_db), each test's writes rolled back."""
+    folder = tmp_path_factory.mktemp("api")
+    with override_settings(VAR_DIR=clip_cache, MEDIA_ROOT=folder / "media"):
+        study = perception_study()
+        study.owner = researcher("owner")
+        study.save()
+        aligned_study(study, folder, n=8)
+        Study.objects.filter(pk=study.pk).update(status="open")
+        report_create(study, ReportOptions(n_boot=30, min_stratum_items=3))
+        viewer_of(study, researcher("viewer"))
+        researcher("outsider")
+    return folder / "media"
+
+
 @pytest.fixture
-def cast(study, owner, outsider, django_user_model, tmp_path, settings, clip_cache):
+def study(aligned, db, settings, clip_cache):
     settings.VAR_DIR = clip_cache
-    study.owner = owner
-    study.save()
-    aligned_study(study, tmp_path, n=8)  # 4 human, 4 AI
-    Study.objects.filter(pk=study.pk).update(status="open")
-    report_create(study, ReportOptions(n_boot=30, min_stratum_items=3))
-    viewer = django_user_model.objects.create_user("viewer", password="viewer-pass-1")
-    viewer_of(study, viewer)
-    return api_clients(study, owner=owner, viewer=viewer, outsider=outsider)
+    settings.MEDIA_ROOT = aligned
+    return Study.objects.get(slug="perception")
+
+
+@pytest.fixture
+def owner(study):
+    return study.owner
+
+
+@pytest.fixture
+def cast(study, owner, django_user_model):
+    return api_clients(study, owner=owner, viewer=django_user_model.objects.get(username="viewer"),
+                       outsider=django_user_model.objects.get(username="outsider"))
 
 
 def _run_id():
