@@ -4,27 +4,41 @@ import hashlib
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 from django.urls import reverse
 
 from alignment.bundle import export_file, study_bundle
 from alignment.reports import ReportOptions, report_build, report_create
 from annotations.exports import csv_cell
 from annotations.models import Participant, Study
+from tests.conftest import perception_study, researcher
 from tests.researcher_cast import STAND_IN, aligned_study, viewer_of
 
 FAST = ReportOptions(n_boot=50, min_stratum_items=4)
 
 
+@pytest.fixture(scope="module")
+def exported_media(module_db, tmp_path_factory) -> Path:
+    """The study with its owner, judged, predicted and reported: built once for the module (module_db),
+    each test's writes rolled back."""
+    folder = tmp_path_factory.mktemp("exports")
+    with override_settings(MEDIA_ROOT=folder / "media"):
+        study = perception_study()
+        study.owner = researcher("owner")
+        study.save()
+        aligned_study(study, folder)
+        report_create(study, FAST)
+    return folder / "media"
+
+
 @pytest.fixture
-def exported(study, owner, tmp_path):
-    study.owner = owner
-    study.save()
-    aligned_study(study, tmp_path)
-    report_create(study, FAST)
-    return study
+def exported(exported_media, db, settings):
+    settings.MEDIA_ROOT = exported_media
+    return Study.objects.get(slug="perception")
 
 
 def _rows(data: bytes) -> list[dict]:
@@ -96,8 +110,9 @@ def test_the_bundle_holds_every_file_with_its_sha256_and_the_report_inputs(expor
     assert "<svg" in html and "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
 
 
-def test_without_a_report_the_bundle_says_so(study):
-    manifest = json.loads(zipfile.ZipFile(io.BytesIO(study_bundle(study).data)).read("perception/manifest.json"))
+def test_without_a_report_the_bundle_says_so(exported):
+    exported.alignment_reports.all().delete()
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(study_bundle(exported).data)).read("perception/manifest.json"))
     assert manifest["report"] is None and "no stored report" in manifest["note"]
     assert "report.json" not in [f["name"] for f in manifest["files"]]
 
