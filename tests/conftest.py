@@ -96,11 +96,11 @@ def throttle_counts_cleared():
     cache.clear()
 
 
-def perception_study():
+def perception_study(slug: str = "perception"):
     """The `study` fixture's study (the clip-art-perception template), for module-scoped data too."""
     from annotations.studies import study_create, study_template_load
 
-    return study_create(study_template_load("clip-art-perception"), "perception", template="clip-art-perception")
+    return study_create(study_template_load("clip-art-perception"), slug, template="clip-art-perception")
 
 
 def researcher(name: str):

@@ -1,22 +1,49 @@
 """The alignment dashboard: the latest stored report as charts, by stratum, with the largest disagreements."""
 
+from pathlib import Path
+
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from alignment.models import Report
 from alignment.reports import ReportOptions, report_create
+from annotations.models import Study
+from tests.conftest import perception_study, researcher
 from tests.researcher_cast import STAND_IN, aligned_study, viewer_of
 
 FAST = ReportOptions(n_boot=100, min_stratum_items=4)
 
 
+@pytest.fixture(scope="module")
+def reported_media(module_db, tmp_path_factory) -> Path:
+    """The study with its owner, judged, predicted and reported: built once for the module (module_db),
+    each test's writes rolled back."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    with override_settings(MEDIA_ROOT=folder / "media"):
+        study = perception_study()
+        study.owner = researcher("owner")
+        study.save()
+        aligned_study(study, folder)
+        report_create(study, FAST)
+    return folder / "media"
+
+
 @pytest.fixture
-def reported(study, owner, tmp_path):
-    study.owner = owner
-    study.save()
-    aligned_study(study, tmp_path)
-    report_create(study, FAST)
-    return study
+def reported(reported_media, db, settings):
+    settings.MEDIA_ROOT = reported_media
+    return Study.objects.get(slug="perception")
+
+
+@pytest.fixture
+def owner(reported):
+    return reported.owner
+
+
+@pytest.fixture
+def study(reported):
+    """Another study, with nothing judged and no report."""
+    return perception_study("unreported")
 
 
 def test_the_dashboard_draws_alpha_ceiling_confusion_scatter_and_disagreements(client, owner, reported):
@@ -54,7 +81,7 @@ def test_without_a_report_the_owner_is_offered_the_compute_form_and_the_viewer_i
     assert "No report yet" in page and 'id="report-form"' in page
     response = client.post(reverse("alignment:report_compute", args=[study.slug]), {"seed": 0, "n_boot": 10,
                            "exclude_fast_ms": 500, "min_stratum_items": 10}, follow=True)
-    assert "has no judgements" in response.content.decode() and not Report.objects.exists()
+    assert "has no judgements" in response.content.decode() and not study.alignment_reports.exists()
     client.force_login(outsider)
     assert 'id="report-form"' not in client.get(reverse("alignment:dashboard", args=[study.slug])).content.decode()
     assert client.post(reverse("alignment:report_compute", args=[study.slug]), {"seed": 0}).status_code == 403
