@@ -11,12 +11,12 @@ from rest_framework.views import APIView
 from annotations.api import StudyScoped
 from annotations.serializers import ErrorsSerializer
 
-from .bundle import KINDS, NoReport, export_file
+from .bundle import KINDS, export_file
 from .dashboard import dimension_points, stratum_parse
 from .loader import report_latest
 from .models import Report
 from .report_figures import json_ready
-from .reports import SEED_MAX, NothingToReport, ReportOptions, report_create
+from .reports import SEED_MAX, ReportOptions, report_create
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -48,10 +48,7 @@ class ReportList(StudyScoped, generics.ListAPIView):
         study = self.get_study()
         data = ReportOptionsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            report = report_create(study, ReportOptions(**data.validated_data))
-        except NothingToReport as exc:
-            return Response({"errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        report = report_create(study, ReportOptions(**data.validated_data))
         return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
 
@@ -101,10 +98,7 @@ class ExportDownload(StudyScoped, APIView):
         study = self.get_study()
         if kind not in KINDS:
             raise Http404("No such export")
-        try:
-            exported = export_file(study, kind)
-        except NoReport as exc:
-            return Response({"errors": [str(exc)]}, status=status.HTTP_404_NOT_FOUND)
+        exported = export_file(study, kind)
         response = HttpResponse(exported.data, content_type=exported.content_type)
         response["Content-Disposition"] = f'attachment; filename="{study.slug}-{exported.name}"'
         return response

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from annotations.editing import study_spec_yaml
+from annotations.errors import Refused
 from annotations.exclusions import ExclusionRules, study_exclusion_rules
 from annotations.exports import (
     CHECK_COLUMNS,
@@ -37,8 +38,10 @@ BUNDLE_SCHEMA = "artalign-bundle/1"
 KINDS = ("judgements", "predictions", "participants", "attention-checks", "report-json", "report-html", "bundle")
 
 
-class NoReport(LookupError):
+class NoReport(Refused, LookupError):
     """The study has no stored report to export; compute one first."""
+
+    status = 404
 
 
 @dataclass

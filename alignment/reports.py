@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 
 from django.db import transaction
 
+from annotations.errors import Refused
 from annotations.exclusions import study_exclusion_rules
 from annotations.models import Study
 
@@ -45,7 +46,7 @@ class ReportOptions:
 SEED_MAX = 2**63 - 1
 
 
-class NothingToReport(ValueError):
+class NothingToReport(Refused, ValueError):
     """The study has neither judgements nor aggregated shares to report on."""
 
 

@@ -13,14 +13,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import serializers as s
-from .editing import (StudyChangeRefused, study_fetch_progress, study_member_remove, study_member_set, study_spec_dump,
-                      study_spec_from_json, study_spec_yaml, study_status_set, study_update)
-from .import_jobs import import_result_json, row_errors_json
+from .editing import (
+    StudyChangeRefused,
+    study_fetch_progress,
+    study_member_remove,
+    study_member_set,
+    study_spec_dump,
+    study_spec_from_json,
+    study_spec_yaml,
+    study_status_set,
+    study_update,
+)
+from .import_jobs import import_result_json
 from .models import ImportJob, Judgement
 from .progress import participants_progress, study_progress
 from .selectors import OWNER, studies_for_user, study_for_user
 from .studies import StudySpecError, study_create, study_file_size_problems, study_spec_parse, study_template_load
-from .tables import ImportFailed
 from .uploads import artworks_upload, judgements_upload
 
 
@@ -43,11 +51,6 @@ def _study_file_body_too_big(request) -> Response | None:
     the study file's limit (room for JSON's escapes of YAML text); the file itself is measured after."""
     size = int(request.META.get("CONTENT_LENGTH") or 0)
     return _errors(study_file_size_problems(size)) if size > 2 * settings.STUDY_FILE_MAX_BYTES else None
-
-
-def _import_failed(exc: ImportFailed) -> Response:
-    return Response({"errors": row_errors_json(exc.errors), "errors_total": exc.total},
-                    status=status.HTTP_400_BAD_REQUEST)
 
 
 def _import_answer(request, outcome) -> Response:
@@ -83,14 +86,10 @@ class StudyList(generics.ListCreateAPIView):
         data = s.StudyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
-            spec = (study_spec_from_json(values["spec"]) if "spec" in values
-                    else study_template_load(values["template"]))
-            if values.get("title"):
-                spec["title"] = values["title"]
-            study = study_create(spec, values["slug"], owner=request.user, template=values.get("template", ""))
-        except StudySpecError as exc:
-            return _errors(exc.errors)
+        spec = study_spec_from_json(values["spec"]) if "spec" in values else study_template_load(values["template"])
+        if values.get("title"):
+            spec["title"] = values["title"]
+        study = study_create(spec, values["slug"], owner=request.user, template=values.get("template", ""))
         study.role = "owner"
         return Response(s.StudyDetailSerializer(study, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
@@ -118,15 +117,11 @@ class StudySpec(StudyScoped, APIView):
             return refused
         data = s.StudySpecSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            values = data.validated_data  # exactly one of the two (a JSON null is a 'spec' too)
-            spec = values["spec"] if "spec" in values else study_spec_parse(values["yaml"])
-            if not isinstance(spec, dict):
-                raise StudySpecError(["expected a JSON object with a 'dimensions' list"])
-            spec = study_spec_from_json(spec)
-            study_update(study, spec)
-        except (StudySpecError, StudyChangeRefused) as exc:
-            return _errors(exc.errors)
+        values = data.validated_data  # exactly one of the two (a JSON null is a 'spec' too)
+        spec = values["spec"] if "spec" in values else study_spec_parse(values["yaml"])
+        if not isinstance(spec, dict):
+            raise StudySpecError(["expected a JSON object with a 'dimensions' list"])
+        study_update(study, study_spec_from_json(spec))
         return Response({"spec": study_spec_dump(study), "yaml": study_spec_yaml(study)})
 
 
@@ -174,10 +169,7 @@ class MemberList(StudyScoped, generics.ListCreateAPIView):
         study = self.get_study()
         data = s.MemberAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            member = study_member_set(study, data.validated_data["username"], data.validated_data["role"])
-        except StudyChangeRefused as exc:
-            return _errors(exc.errors)
+        member = study_member_set(study, data.validated_data["username"], data.validated_data["role"])
         return Response(s.MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
 
@@ -206,12 +198,9 @@ class ArtworkList(StudyScoped, generics.ListAPIView):
         data = s.ArtworkUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
-            outcome = artworks_upload(study, values["manifest"], values.get("images"), url_column=values["url_column"],
-                                      defer_download=values["defer_download"], skip_bad_rows=values["skip_bad_rows"],
-                                      user=request.user)
-        except ImportFailed as exc:
-            return _import_failed(exc)
+        outcome = artworks_upload(study, values["manifest"], values.get("images"), url_column=values["url_column"],
+                                  defer_download=values["defer_download"], skip_bad_rows=values["skip_bad_rows"],
+                                  user=request.user)
         return _import_answer(request, outcome)
 
 
@@ -231,11 +220,8 @@ class JudgementList(StudyScoped, generics.ListAPIView):
         data = s.JudgementUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
-            outcome = judgements_upload(study, values["judgements"], create_artworks=values["create_artworks"],
-                                        skip_bad_rows=values["skip_bad_rows"], user=request.user)
-        except ImportFailed as exc:
-            return _import_failed(exc)
+        outcome = judgements_upload(study, values["judgements"], create_artworks=values["create_artworks"],
+                                    skip_bad_rows=values["skip_bad_rows"], user=request.user)
         return _import_answer(request, outcome)
 
 

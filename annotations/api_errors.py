@@ -31,6 +31,8 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
+from .errors import Refused
+
 JSON = "application/json"
 
 
@@ -78,7 +80,10 @@ class ContentTooLarge(APIException):
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler (settings: EXCEPTION_HANDLER), also for Django's refusals of a body while DRF
     reads it, which DRF leaves to Django's HTML 400 page: JSON `{"detail"}` like the API's other
-    refusals, 413 for fields over DATA_UPLOAD_MAX_MEMORY_SIZE, 400 for too many fields or files."""
+    refusals, 413 for fields over DATA_UPLOAD_MAX_MEMORY_SIZE, 400 for too many fields or files.
+    A service's refusal (annotations.errors.Refused, any app's) is its `answer()` with its `status`."""
+    if isinstance(exc, Refused):
+        return Response(exc.answer(), status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         exc = ContentTooLarge(f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
                               "(DATA_UPLOAD_MAX_MEMORY_SIZE) outside of files; send files as a multipart upload.")

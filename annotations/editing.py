@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
+from .errors import Refused
 from .models import Artwork, Dimension, Judgement, Study, StudyMember
 from .opening import (
     LISTED,
@@ -24,12 +25,8 @@ STATUS_MOVES = {"draft": {"open"}, "open": {"closed"}, "closed": {"open"}}
 FAILED = Q(image="") & ~Q(image_url="") & ~Q(fetch_error="")
 
 
-class StudyChangeRefused(ValueError):
+class StudyChangeRefused(Refused, ValueError):
     """A change the study cannot take as asked; `errors` lists every reason."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("; ".join(errors))
 
 
 # The study file ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from .imports import ImportResult, Progress, artworks_import, judgements_import
 from .models import ImportJob, Study
-from .tables import ImportFailed, RowError
+from .tables import ImportFailed, RowError, row_errors_json
 
 logger = logging.getLogger("artalign.imports")
 PROGRESS_EVERY_S = 0.5  # how often a running job writes its row count (the page polls every few seconds)
@@ -96,10 +96,6 @@ def import_job_run(job_id: int) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now(), **outcome)
     job.refresh_from_db()
     return job
-
-
-def row_errors_json(errors: list[RowError]) -> list[dict]:
-    return [{"row": e.row, "field": e.field, "reason": e.reason} for e in errors]
 
 
 def import_result_json(result: ImportResult) -> dict:

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, mod
 from pydantic import ValidationError as SchemaError
 from pydantic_core import PydanticCustomError
 
+from .errors import Refused
 from .exclusions import RULES_FIELD, exclusion_rules_problems
 from .models import Dimension, Study
 from .values import DEFAULT_LEVEL, KINDS, LEVELS
@@ -33,12 +34,11 @@ MAX_NODES = 10_000  # keys and values in a study file; the template has about 30
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where PyYAML was built with it
 
 
-class StudySpecError(ValueError):
+class StudySpecError(Refused, ValueError):
     """A study file that cannot become a study; `errors` lists every problem found."""
 
     def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("invalid study file:\n  " + "\n  ".join(errors))
+        super().__init__(errors, "invalid study file:\n  " + "\n  ".join(errors))
 
 
 def template_names() -> list[str]:

@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import Refused
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -46,16 +48,24 @@ class RowErrors:
         return self.total > 0
 
 
-class ImportFailed(Exception):
+def row_errors_json(errors: list[RowError]) -> list[dict]:
+    return [{"row": e.row, "field": e.field, "reason": e.reason} for e in errors]
+
+
+class ImportFailed(Refused):
     """The input did not validate; nothing was written. `errors` lists the first LISTED_ERRORS
-    problems found, `total` counts them all."""
+    problems found (as RowError), `total` counts them all."""
 
     def __init__(self, errors: list[RowError], total: int = 0):
-        self.errors = [_short(e) for e in errors[:LISTED_ERRORS]]
+        listed = [_short(e) for e in errors[:LISTED_ERRORS]]
         self.total = max(total, len(errors))
-        shown = "\n  ".join(str(e) for e in self.errors)
-        more = f"\n  ... and {self.total - len(self.errors)} more" if self.total > len(self.errors) else ""
-        super().__init__(f"{self.total} problem(s); nothing was imported:\n  {shown}{more}")
+        shown = "\n  ".join(str(e) for e in listed)
+        more = f"\n  ... and {self.total - len(listed)} more" if self.total > len(listed) else ""
+        super().__init__([], f"{self.total} problem(s); nothing was imported:\n  {shown}{more}")
+        self.errors = listed  # rows, not text: `answer` says how the API sends them
+
+    def answer(self) -> dict:
+        return {"errors": row_errors_json(self.errors), "errors_total": self.total}
 
 
 def read_table(path: Path | str, *, required: tuple[str, ...] = (), one_of: tuple[str, ...] = ()) -> list[dict]:

@@ -9,7 +9,7 @@ from annotations.api import StudyScoped
 from annotations.serializers import ErrorsSerializer
 
 from .models import ArtworkFailure, ClipRun, Prediction
-from .runs import RunRefused, cliprun_cancel, cliprun_progress, cliprun_request
+from .runs import cliprun_cancel, cliprun_progress, cliprun_request
 
 
 class RunSerializer(serializers.Serializer):
@@ -78,11 +78,8 @@ class RunList(StudyScoped, generics.ListAPIView):
         study = self.get_study()
         data = RunStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            run = cliprun_request(study, data.validated_data["model_name"],
-                                  batch_size=data.validated_data.get("batch_size"))
-        except RunRefused as exc:
-            return Response({"errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        values = data.validated_data
+        run = cliprun_request(study, values["model_name"], batch_size=values.get("batch_size"))
         return Response(RunSerializer(cliprun_progress(run)).data, status=status.HTTP_201_CREATED)
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from annotations.errors import Refused
 from annotations.models import Study
 
 from .catalog import STAND_IN_NAME, STAND_IN_NOTE, ModelUnavailable
@@ -21,7 +22,7 @@ class BrokerUnavailable(RuntimeError):
     """The run's tasks could not be queued; the run was not created."""
 
 
-class RunRefused(Exception):
+class RunRefused(Refused):
     """The run could not be started (model not offered or unavailable, broker down); no run was created."""
 
 

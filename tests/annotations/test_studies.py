@@ -3,6 +3,7 @@ import json
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from annotations.models import Study
 
@@ -122,3 +123,14 @@ def test_the_api_refuses_a_study_file_with_aliases(client, owner, study):
     client.force_login(owner)
     response = client.put(f"/api/studies/{study.slug}/spec/", {"yaml": BILLION_LAUGHS}, content_type="application/json")
     assert response.status_code == 400 and "aliases (*name) are not allowed" in response.content.decode()
+
+
+def test_create_study_with_an_owner_shows_it_to_that_researcher_and_refuses_an_unknown_one(db, owner, client):
+    call_command("create_study", "--template", "clip-art-perception", "--slug", "owned", "--owner", "owner")
+    study = Study.objects.get(slug="owned")
+    assert study.owner == owner and study.status == Study.Status.DRAFT
+    client.force_login(owner)
+    assert client.get(reverse("annotations:study_detail", args=["owned"])).status_code == 200
+    with pytest.raises(CommandError, match="--owner 'nobody': no active user"):
+        call_command("create_study", "--template", "clip-art-perception", "--slug", "orphan", "--owner", "nobody")
+    assert not Study.objects.filter(slug="orphan").exists()
