@@ -14,7 +14,7 @@ from clipworker.runs import RunRefused
 
 @pytest.mark.parametrize("refusal, status, body", [
     (StudySpecError(["field 'title': expected str"]), 400, {"errors": ["field 'title': expected str"]}),
-    (StudyChangeRefused(["a draft study cannot become closed"]), 400, {"errors": ["a draft study cannot become closed"]}),
+    (StudyChangeRefused(["a draft cannot become closed"]), 400, {"errors": ["a draft cannot become closed"]}),
     (RunRefused("that model is not offered here"), 400, {"errors": ["that model is not offered here"]}),
     (NothingToReport("no judgements"), 400, {"errors": ["no judgements"]}),
     (NoReport("no stored report"), 404, {"errors": ["no stored report"]}),
