@@ -6,6 +6,7 @@ import fcntl
 import functools
 import io
 import os
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,17 +23,64 @@ def _uses_redis(path: Path) -> bool:
     return "redis_url" in path.read_text().lower()
 
 
-@pytest.fixture(autouse=True)
-def redis_database_to_itself(request, tmp_path_factory):
-    """The run's one Redis database (TEST_REDIS_URL, which `redis_url()` empties) is used by one test
-    at a time: under pytest-xdist (`make test`: -n auto --dist loadfile) a test of a file that uses it
-    waits for the other workers' to finish. Each worker has its own test database (pytest-django),
-    which the servers and workers it starts use (tests/servers.py: server_database_url)."""
-    if not os.environ.get("PYTEST_XDIST_WORKER") or not _uses_redis(request.path):
+_turn_held = False  # this worker holds its turn (a test or a fixture's set-up); set-ups nest
+
+
+@contextmanager
+def _locked(path: Path, mode: int):
+    with path.open("a") as handle:
+        fcntl.flock(handle, mode)  # let go when the file closes
+        yield
+
+
+@contextmanager
+def _turn(run: Path | None, alone: bool = False, redis: bool = False):
+    """This worker's turn on the machine (see xdist_turns); nothing when not under pytest-xdist."""
+    global _turn_held
+    if run is None or _turn_held:
         yield
         return
-    with (tmp_path_factory.getbasetemp().parent / "redis.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # let go when the file closes
+    with ExitStack() as held:
+        if alone:
+            held.enter_context(_locked(run / "gate.lock", fcntl.LOCK_EX))
+            held.enter_context(_locked(run / "machine.lock", fcntl.LOCK_EX))
+        else:
+            with _locked(run / "gate.lock", fcntl.LOCK_EX):
+                held.enter_context(_locked(run / "machine.lock", fcntl.LOCK_SH))
+        if redis:
+            held.enter_context(_locked(run / "redis.lock", fcntl.LOCK_EX))
+        _turn_held = True
+        try:
+            yield
+        finally:
+            _turn_held = False
+
+
+def _run_folder(config) -> Path | None:
+    """The folder the workers of this pytest-xdist run share (None when not under xdist)."""
+    basetemp = getattr(config.option, "basetemp", None)
+    return Path(basetemp).parent if os.environ.get("PYTEST_XDIST_WORKER") and basetemp else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """A fixture built once per session or module (a test database, module data) is work too: it takes
+    a turn like a test, so that an `alone` test never runs beside it."""
+    if fixturedef.scope == "function":
+        return (yield)
+    with _turn(_run_folder(request.config)):
+        return (yield)
+
+
+@pytest.fixture(autouse=True)
+def xdist_turns(request):
+    """What the pytest-xdist workers (`make test`: -n auto --dist loadfile) take turns at. A test marked
+    `alone` (it measures response times) runs while no other test does: it takes the gate, so no test
+    starts meanwhile, then waits for the running ones. The run's one Redis database (TEST_REDIS_URL,
+    which `redis_url()` empties) is used by one test at a time. Each worker has its own test database
+    (pytest-django), which the servers and workers it starts use (tests/servers.py: server_database_url)."""
+    with _turn(_run_folder(request.config), alone=request.node.get_closest_marker("alone") is not None,
+               redis=_uses_redis(request.path)):
         yield
 
 

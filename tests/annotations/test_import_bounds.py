@@ -308,6 +308,7 @@ def default_worker(transactional_db, settings, tmp_path):
 
 
 @pytest.mark.services
+@pytest.mark.alone  # timed: no other test runs meanwhile
 def test_participants_are_answered_within_a_second_while_a_worker_imports_a_large_upload(
         study, owner, default_worker, tmp_path, collected_static, settings):
     broker, worker = default_worker

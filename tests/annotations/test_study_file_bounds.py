@@ -269,6 +269,7 @@ def timed(request, path: str) -> float:
 
 
 @pytest.mark.services
+@pytest.mark.alone  # timed: no other test runs meanwhile
 def test_participants_are_answered_within_a_second_while_four_hostile_study_files_are_posted(
         transactional_db, study, owner, tmp_path, collected_static, settings):
     """Issue 13: four 2.3 MB study files kept all four gunicorn workers parsing for 60 s and the
