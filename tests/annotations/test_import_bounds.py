@@ -12,6 +12,7 @@ import time
 import tracemalloc
 import urllib.request
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -329,16 +330,23 @@ def test_participants_are_answered_within_a_second_while_a_worker_imports_a_larg
 
     with gunicorn_serving(tmp_path, collected_static, settings.MEDIA_ROOT, workers=2,
                           DATABASE_URL=server_database_url(), CELERY_BROKER_URL=broker, IMPORT_ASYNC_ROWS="20") as base:
+        def enter(i: int) -> float:
+            start = time.monotonic()
+            status, page, _ = Browser(base).request(f"/s/{study.slug}/", params={"PROLIFIC_PID": f"p{i}"})
+            answers.append(status == 200 and "Do you agree to take part?" in page)
+            return time.monotonic() - start
+
         def participants():
             i = 0
             while not stop.is_set():
-                start = time.monotonic()
-                status, page, _ = Browser(base).request(f"/s/{study.slug}/", params={"PROLIFIC_PID": f"p{i}"})
-                latencies.append(time.monotonic() - start)
-                answers.append(status == 200 and "Do you agree to take part?" in page)
+                latencies.append(enter(i))
                 i += 1
                 time.sleep(0.2)
 
+        # Both web workers answer once before the clock starts: a process's first request loads the
+        # views and opens its database connection, which is start-up, not load.
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(enter, range(-4, 0)))
         crowd = threading.Thread(target=participants, daemon=True)
         crowd.start()
         api = Browser(base)
