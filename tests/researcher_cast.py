@@ -1,7 +1,10 @@
 """Builders for the researcher-side tests (pages, API, exports, browser): a study with images,
 simulated people's judgements (one too fast, one flagged), and a stand-in model's predictions."""
+from pathlib import Path
+
 import numpy as np
 from django.core.files.base import ContentFile
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from annotations.imports import judgements_import
@@ -130,3 +133,18 @@ def api_clients(study: Study, **users) -> dict:
     assert page.status_code == 200 and Participant.objects.filter(study=study, external_id="crowd-1").exists()
     clients["annotator"] = annotator
     return clients
+
+
+def reported_study_build(folder: Path, options) -> Path:
+    """The template study with its owner, judged and predicted (`aligned_study`) and reported with
+    `options`, its files under `folder`; returns its MEDIA_ROOT. For module fixtures (module_db)."""
+    from alignment.reports import report_create
+    from tests.conftest import perception_study, researcher
+
+    with override_settings(MEDIA_ROOT=folder / "media"):
+        study = perception_study()
+        study.owner = researcher("owner")
+        study.save()
+        aligned_study(study, folder)
+        report_create(study, options)
+    return folder / "media"

@@ -3,14 +3,13 @@
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
 from django.urls import reverse
 
 from alignment.models import Report
-from alignment.reports import ReportOptions, report_create
+from alignment.reports import ReportOptions
 from annotations.models import Study
-from tests.conftest import perception_study, researcher
-from tests.researcher_cast import STAND_IN, aligned_study, viewer_of
+from tests.conftest import perception_study
+from tests.researcher_cast import STAND_IN, reported_study_build, viewer_of
 
 FAST = ReportOptions(n_boot=100, min_stratum_items=4)
 
@@ -19,14 +18,7 @@ FAST = ReportOptions(n_boot=100, min_stratum_items=4)
 def reported_media(module_db, tmp_path_factory) -> Path:
     """The study with its owner, judged, predicted and reported: built once for the module (module_db),
     each test's writes rolled back."""
-    folder = tmp_path_factory.mktemp("dashboard")
-    with override_settings(MEDIA_ROOT=folder / "media"):
-        study = perception_study()
-        study.owner = researcher("owner")
-        study.save()
-        aligned_study(study, folder)
-        report_create(study, FAST)
-    return folder / "media"
+    return reported_study_build(tmp_path_factory.mktemp("dashboard"), FAST)
 
 
 @pytest.fixture

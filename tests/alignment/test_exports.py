@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 from django.urls import reverse
 
 from alignment.bundle import export_file, study_bundle
-from alignment.reports import ReportOptions, report_build, report_create
+from alignment.reports import ReportOptions, report_build
 from annotations.exports import csv_cell
 from annotations.models import Participant, Study
-from tests.conftest import perception_study, researcher
-from tests.researcher_cast import STAND_IN, aligned_study, viewer_of
+from tests.researcher_cast import STAND_IN, reported_study_build, viewer_of
 
 FAST = ReportOptions(n_boot=50, min_stratum_items=4)
 
@@ -25,14 +23,7 @@ FAST = ReportOptions(n_boot=50, min_stratum_items=4)
 def exported_media(module_db, tmp_path_factory) -> Path:
     """The study with its owner, judged, predicted and reported: built once for the module (module_db),
     each test's writes rolled back."""
-    folder = tmp_path_factory.mktemp("exports")
-    with override_settings(MEDIA_ROOT=folder / "media"):
-        study = perception_study()
-        study.owner = researcher("owner")
-        study.save()
-        aligned_study(study, folder)
-        report_create(study, FAST)
-    return folder / "media"
+    return reported_study_build(tmp_path_factory.mktemp("exports"), FAST)
 
 
 @pytest.fixture
