@@ -9,10 +9,13 @@ The cast: `owner` owns "perception" (artworks, judgements, a stand-in run, the v
 `viewer` may read it; `outsider` is a researcher who owns another study, "elsewhere"; `annotator` is a
 crowd participant's browser that entered the study through its link (a session, never a login)."""
 import json
+from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import reverse
 
 from alignment.reports import ReportOptions, report_create
@@ -20,6 +23,7 @@ from annotations.models import Artwork, ImportJob, Judgement, Study, StudyMember
 from annotations.studies import study_create, study_template_load
 from clipworker.models import ClipRun, Prediction
 from config import api_urls
+from tests.conftest import perception_study, researcher
 from tests.researcher_cast import aligned_study, api_clients, viewer_of
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -42,24 +46,31 @@ STUDY_WRITES = [(name, method) for name, method in STUDY_SCOPED if method != "ge
 STUDY_READS = [(name, method) for name, method in STUDY_SCOPED if method == "get"]
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Every test here makes three users: a fast hash keeps the hundred tests quick (passwords are not tested)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(scope="module")
+def cast_media(module_db, tmp_path_factory, clip_cache) -> Path:
+    """The cast and its studies, built once for the module (module_db; each test's writes rolled back)."""
+    folder = tmp_path_factory.mktemp("api-security")
+    # A fast hash: the cast's passwords are not what is tested here.
+    with override_settings(MEDIA_ROOT=folder / "media", VAR_DIR=clip_cache,
+                           PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        study = perception_study()
+        study.owner = researcher("owner")
+        study.save()
+        aligned_study(study, folder, n=6)
+        Study.objects.filter(pk=study.pk).update(status="open")
+        viewer_of(study, researcher("viewer"))
+        study_create(study_template_load("clip-art-perception"), "elsewhere", owner=researcher("outsider"))
+        # a finished import, for the import-detail route
+        ImportJob.objects.create(study=study, kind=ImportJob.Kind.ARTWORKS, status=ImportJob.Status.DONE)
+    return folder / "media"
 
 
 @pytest.fixture
-def cast(study, owner, outsider, django_user_model, tmp_path, settings, clip_cache):
-    settings.VAR_DIR = clip_cache
-    study.owner = owner
-    study.save()
-    aligned_study(study, tmp_path, n=6)
-    Study.objects.filter(pk=study.pk).update(status="open")
-    viewer = django_user_model.objects.create_user("viewer", password="viewer-pass-1")
-    viewer_of(study, viewer)
-    elsewhere = study_create(study_template_load("clip-art-perception"), "elsewhere", owner=outsider)
-    ImportJob.objects.create(study=study, kind=ImportJob.Kind.ARTWORKS, status=ImportJob.Status.DONE)  # import-detail
-    return api_clients(study, owner=owner, viewer=viewer, outsider=outsider), study, elsewhere
+def cast(cast_media, db, settings, clip_cache):
+    settings.MEDIA_ROOT, settings.VAR_DIR = cast_media, clip_cache
+    study, elsewhere = Study.objects.get(slug="perception"), Study.objects.get(slug="elsewhere")
+    users = {name: get_user_model().objects.get(username=name) for name in ("owner", "viewer", "outsider")}
+    return api_clients(study, **users), study, elsewhere
 
 
 @pytest.fixture
