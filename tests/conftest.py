@@ -159,6 +159,16 @@ def researcher(name: str):
 
 
 @pytest.fixture
+def rates(settings):
+    """Set some of the annotator site's rates for this test."""
+    def set_rates(**rates):
+        framework = settings.REST_FRAMEWORK
+        settings.REST_FRAMEWORK = {**framework,
+                                   "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **rates}}
+    return set_rates
+
+
+@pytest.fixture
 def study(db):
     return perception_study()
 

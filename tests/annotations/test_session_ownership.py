@@ -21,15 +21,6 @@ def open_study(study):
     return study_open(study, artworks=6, items_per_session=3, attention_check_rate=0)
 
 
-@pytest.fixture
-def rates(settings):
-    def set_rates(**rates):
-        framework = settings.REST_FRAMEWORK
-        settings.REST_FRAMEWORK = {**framework,
-                                   "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **rates}}
-    return set_rates
-
-
 def url(name: str, study) -> str:
     return reverse(f"annotations:{name}", args=[study.slug])
 

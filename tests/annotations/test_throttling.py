@@ -20,16 +20,6 @@ ENTRY_STEPS = 3  # consent, instructions, questionnaire (the first entry counts 
 
 
 @pytest.fixture
-def rates(settings):
-    """Set some of the annotator site's rates for this test."""
-    def set_rates(**rates):
-        framework = settings.REST_FRAMEWORK
-        settings.REST_FRAMEWORK = {**framework,
-                                   "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **rates}}
-    return set_rates
-
-
-@pytest.fixture
 def open_study(study):
     return study_open(study, artworks=8, items_per_session=6, attention_check_rate=0)
 
