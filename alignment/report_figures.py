@@ -230,8 +230,11 @@ def divergence(sub: SubDimension, model: ModelArrays) -> dict | None:
     top = [{"artwork": sub.units[where[i]], "value": jsd[i], "n_votes": int(counts[where[i]].sum()),
             "model": dict(zip(sub.categories, model.probs[where[i]])), "humans": dict(zip(sub.categories, shares[i]))}
            for i in order]
-    return {"measure": "jensen_shannon", "n": int(use.sum()), "mean": float(np.nanmean(jsd)),
-            "median": float(np.nanmedian(jsd)), "top": top}
+    finite = np.isfinite(jsd)  # n counts exactly the artworks the mean and median use
+    if not finite.any():
+        return {"measure": "jensen_shannon", "n": 0, "mean": None, "median": None, "top": top}
+    return {"measure": "jensen_shannon", "n": int(finite.sum()), "mean": float(np.mean(jsd[finite])),
+            "median": float(np.median(jsd[finite])), "top": top}
 
 
 def score_name(sub: SubDimension) -> str:

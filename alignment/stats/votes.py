@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial.distance import jensenshannon
+from scipy.special import xlogy
 
 from .reliability import as_reliability_data
 
@@ -113,8 +113,11 @@ def jensen_shannon(p: ArrayLike, q: ArrayLike) -> NDArray[np.float64]:
 
     JSD(P, Q) = ½ KL(P ‖ M) + ½ KL(Q ‖ M), M = ½ (P + Q), with logarithms base 2, so it lies in
     [0, 1]: 0 for identical distributions, 1 for disjoint ones. Rows are normalised to sum to 1
-    first, so vote counts work as well as shares. Computed as the square of
-    ``scipy.spatial.distance.jensenshannon`` (which returns the distance, the square root).
+    first, so vote counts work as well as shares. The divergence is computed directly from its
+    definition (0 log 0 = 0) and clipped to [0, 1] against rounding, not as the square of
+    ``scipy.spatial.distance.jensenshannon``: that distance takes the square root of a sum that
+    rounding can leave slightly negative (e.g. [6/7, 1/7] against itself after a float32 trip),
+    which returned NaN for (near-)identical rows.
 
     Args:
         p, q: shape (n_items, K) (or (K,) for one item); rows are distributions.
@@ -127,5 +130,11 @@ def jensen_shannon(p: ArrayLike, q: ArrayLike) -> NDArray[np.float64]:
     """
     p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        distance = jensenshannon(p, q, base=2, axis=-1)
-    return np.clip(distance**2, 0.0, 1.0)
+        p = p / p.sum(axis=-1, keepdims=True)
+        q = q / q.sum(axis=-1, keepdims=True)
+        m = 0.5 * (p + q)
+        # xlogy(x, x/m) is 0 where x == 0 (m > 0 wherever x > 0); log base 2
+        kl_p = (xlogy(p, p) - xlogy(p, m)).sum(axis=-1)
+        kl_q = (xlogy(q, q) - xlogy(q, m)).sum(axis=-1)
+    divergence = (0.5 * (kl_p + kl_q)) / np.log(2.0)
+    return np.clip(divergence, 0.0, 1.0)

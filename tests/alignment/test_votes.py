@@ -80,3 +80,22 @@ def test_jensen_shannon_matches_the_definition_on_a_small_example():
 
 def test_jensen_shannon_of_an_empty_row_is_nan():
     assert np.isnan(jensen_shannon([[0.0, 0.0]], [[1.0, 0.0]])).all()
+
+
+def test_jensen_shannon_of_identical_and_near_identical_shares_is_zero_not_nan():
+    # issue 16: [6/7, 1/7] against itself (and against its float32 round trip, as a model's stored
+    # probabilities are) came out NaN from the square root of a tiny negative number
+    shares = np.array([[k / n, 1 - k / n] for n in range(1, 40) for k in range(n + 1)])
+    stored = shares.astype(np.float32).astype(float)
+    for p, q in ((shares, shares), (stored, shares), (shares * (1 + 1e-12), shares)):
+        js = jensen_shannon(p, q)
+        assert np.isfinite(js).all()
+        np.testing.assert_allclose(js, 0.0, atol=1e-12)
+    assert jensen_shannon([6 / 7, 1 / 7], [6 / 7, 1 / 7]) == 0.0
+
+
+def test_jensen_shannon_of_near_identical_distributions_is_small_and_positive():
+    # second-order expansion: JSD ~ (1/8) sum (p - q)^2 / m / ln 2 for q close to p
+    p, q = np.array([0.5, 0.5]), np.array([0.5 + 1e-4, 0.5 - 1e-4])
+    expected = (1 / 8) * (2 * (1e-4) ** 2 / 0.5) / np.log(2)
+    assert jensen_shannon(p, q) == pytest.approx(expected, rel=1e-3)
