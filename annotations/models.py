@@ -70,6 +70,9 @@ class Dimension(models.Model):
         MULTI = "multi", "multi-label tags"
         BINARY = "binary", "binary"
         RATING = "rating", "rating scale"
+        PAIRWISE = "pairwise", "which of two"
+        BEST_WORST = "best_worst", "best and worst of 3-5"
+        TRIPLET = "triplet", "odd one out of three"
 
     class Level(models.TextChoices):
         NOMINAL = "nominal"
@@ -98,7 +101,8 @@ class Dimension(models.Model):
                 condition=~Q(kind="rating") | (Q(scale_min__isnull=False) & Q(scale_max__gt=models.F("scale_min"))),
                 name="dimension_rating_has_scale",
             ),
-            models.CheckConstraint(condition=Q(kind__in=["single", "multi", "binary", "rating"]),
+            models.CheckConstraint(condition=Q(kind__in=["single", "multi", "binary", "rating", "pairwise",
+                                                         "best_worst", "triplet"]),
                                    name="dimension_kind_valid"),
             models.CheckConstraint(
                 condition=Q(level__in=["nominal", "ordinal", "interval", "ratio"]), name="dimension_level_valid"
@@ -412,3 +416,83 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.pk} of {self.study}: {self.status}"
+
+
+# Comparative judgements (issue 18; the services are in comparative.py) ----------------------------------
+class Trial(models.Model):
+    """A tuple of artworks judged together on a comparative dimension: 2 (pairwise), 3 (triplet),
+    3-5 (best_worst). `key` is the artworks' ids sorted and joined by ';', so one set of artworks is
+    one trial whatever order it is shown in. `in_design`: part of the study's balanced design and
+    so assigned to sessions; trials only met in an imported file are not."""
+
+    dimension = models.ForeignKey(Dimension, on_delete=models.CASCADE, related_name="trials")
+    artworks = models.JSONField(help_text="Artwork ids, sorted")
+    key = models.CharField(max_length=100)
+    in_design = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["dimension", "id"]
+        constraints = [models.UniqueConstraint(fields=["dimension", "key"], name="trial_once_per_dimension")]
+        indexes = [models.Index(fields=["dimension", "in_design"])]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} trial {self.key}"
+
+
+class TrialAssignment(models.Model):
+    """A trial given to a session, like Assignment for an artwork. A repeat (`repeat` 1) shows a
+    trial the session already has again, later, to measure the person's consistency; it does not
+    count towards the trial's load. `order` is the artworks' ids in screen order, drawn per row."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="trial_assignments")
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="assignments")
+    position = models.PositiveIntegerField()
+    repeat = models.PositiveSmallIntegerField(default=0)
+    order = models.JSONField(help_text="Artwork ids left to right (top to bottom on a phone)")
+    status = models.CharField(max_length=10, choices=Assignment.Status.choices, default=Assignment.Status.HELD)
+    held_until = models.DateTimeField(null=True, blank=True)
+    served_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "trial", "repeat"], name="trial_assignment_once_per_session"),
+            models.UniqueConstraint(fields=["session", "position"], name="trial_assignment_position_unique"),
+            models.CheckConstraint(condition=Q(status__in=["held", "done", "released"]),
+                                   name="trial_assignment_status_valid"),
+            models.CheckConstraint(condition=~Q(status="held") | Q(held_until__isnull=False),
+                                   name="trial_assignment_held_has_hold"),
+            models.CheckConstraint(condition=~Q(status="done") | Q(completed_at__isnull=False),
+                                   name="trial_assignment_done_has_time"),
+        ]
+        indexes = [models.Index(fields=["trial", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.session} trial {self.position}: {self.trial.key} ({self.status})"
+
+
+class ComparativeJudgement(models.Model):
+    """One answer to a trial: `items` the artwork ids in screen order, `choice` the chosen artwork's
+    id (pairwise: the more X; triplet: the odd one out) or [best, worst] (best_worst). `repeat`
+    numbers a person's answers to the same trial (0 first, 1 the repeat...)."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="comparative_judgements")
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="judgements")
+    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    repeat = models.PositiveSmallIntegerField(default=0)
+    items = models.JSONField(help_text="Artwork ids in screen order")
+    choice = models.JSONField(help_text="An artwork id, or [best, worst]")
+    response_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Measured on the server")
+    client_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Measured in the browser")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "trial", "repeat"],
+                                    name="comparative_judgement_once_per_repeat"),
+        ]
+        indexes = [models.Index(fields=["trial"])]
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.trial.key} -> {self.choice}"

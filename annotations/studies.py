@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, mod
 from pydantic import ValidationError as SchemaError
 from pydantic_core import PydanticCustomError
 
+from .comparative import comparative_dimension_problems, is_comparative
 from .errors import Refused
 from .exclusions import RULES_FIELD, exclusion_rules_problems
 from .models import Dimension, Study
@@ -363,7 +364,9 @@ def _schema_problems(exc: SchemaError, where: str = "") -> list[str]:
 def _dimension_problems(dim: DimensionSchema) -> list[str]:
     """What the schema cannot see alone: the fields of a dimension that depend on its kind and labels."""
     problems, labels = [], dim.labels or []
-    if dim.kind == "rating":
+    if is_comparative(dim.kind):
+        problems += comparative_dimension_problems(dim.kind, dim.model_extra or {}, labels)
+    elif dim.kind == "rating":
         if dim.scale is None:
             problems.append("field 'scale': a rating needs scale: {min: int, max: int}")
     elif not labels:
@@ -474,6 +477,9 @@ def _spec_validate(spec: dict) -> list[dict]:
         errors += [f"{where}: {problem}" for problem in _dimension_problems(checked)
                    if not any(problem.startswith(f"field '{field}") for field in failed)]
         normalised.append({**dim, "level": checked.level or DEFAULT_LEVEL[checked.kind]})
+    if len({is_comparative(dim["kind"]) for dim in normalised}) > 1:
+        errors.append("field 'dimensions': a study judges either one artwork at a time or trials of artworks"
+                      " (pairwise, best_worst, triplet); make a second study for the other kind")
     if not errors:
         fields = {field: spec[field] for field in STUDY_FIELDS if spec.get(field) is not None}
         errors += _model_problems(Study(**{"slug": "x", "title": "x"} | fields), exclude=["slug", "owner"])

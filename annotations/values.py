@@ -1,9 +1,12 @@
 """What a judgement's value may be, per kind of dimension. Pure functions, no database."""
 import math
 
-KINDS = ("single", "multi", "binary", "rating")
+ITEM_KINDS = ("single", "multi", "binary", "rating")  # answered one artwork at a time
+COMPARATIVE_KINDS = ("pairwise", "best_worst", "triplet")  # answered as trials of 2-5 artworks (comparative.py)
+KINDS = ITEM_KINDS + COMPARATIVE_KINDS
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
-DEFAULT_LEVEL = {"single": "nominal", "multi": "nominal", "binary": "nominal", "rating": "interval"}
+DEFAULT_LEVEL = {"single": "nominal", "multi": "nominal", "binary": "nominal", "rating": "interval",
+                 "pairwise": "interval", "best_worst": "interval", "triplet": "nominal"}
 
 
 def _match_label(labels: list[str], raw: str) -> str:
