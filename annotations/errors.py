@@ -2,9 +2,14 @@
 
 A service raises a `Refused` (or a subclass of its own) with every reason it found, having changed
 nothing. The API answers it through DRF's exception handler (annotations.api_errors) with
-`{"errors": [...]}` and the refusal's `status`; pages show `errors` beside the form; commands print
-them as a CommandError. Apps above annotations subclass it, so the mapping needs no import of them.
+`{"errors": [...]}` and the refusal's `status`; pages with a form show `errors` beside it, other
+pages' actions through `refusals_as_messages`; commands print them as a CommandError. Apps above
+annotations subclass it, so the mapping needs no import of them.
 """
+from functools import wraps
+
+from django.contrib import messages
+from django.shortcuts import redirect
 
 
 class Refused(Exception):
@@ -20,3 +25,20 @@ class Refused(Exception):
     def answer(self) -> dict:
         """The API's body for this refusal."""
         return {"errors": self.errors}
+
+
+def refusals_as_messages(back: str, prefix: str = ""):
+    """A page's POST action (a view of a study's `slug`) whose service may refuse: each reason becomes
+    an error message, `prefix` before it, and the browser goes back to the page named `back`. Pages
+    with a form catch `Refused` themselves, to show its errors beside the form they re-render."""
+    def decorate(view):
+        @wraps(view)
+        def guarded(request, slug: str, *args, **kwargs):
+            try:
+                return view(request, slug, *args, **kwargs)
+            except Refused as exc:
+                for error in exc.errors:
+                    messages.error(request, prefix + error)
+                return redirect(back, slug)
+        return guarded
+    return decorate

@@ -15,7 +15,6 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from .editing import (
-    StudyChangeRefused,
     participant_link,
     study_failed_artworks_remove,
     study_fetch_progress,
@@ -25,11 +24,12 @@ from .editing import (
     study_status_set,
     study_update,
 )
+from .errors import Refused, refusals_as_messages
 from .forms import ArtworkUploadForm, JudgementUploadForm, MemberForm, StatusForm, StudyCreateForm, StudySpecForm
 from .models import ImportJob
 from .progress import participants_progress, study_progress
 from .selectors import studies_for_user, study_artworks, study_for_user, study_summary
-from .studies import StudySpecError, study_create, study_spec_parse, study_spec_read, study_template_load
+from .studies import study_create, study_spec_parse, study_spec_read, study_template_load
 from .svg import histogram_svg
 from .tables import ImportFailed
 from .uploads import artworks_upload, judgements_upload
@@ -59,7 +59,7 @@ def study_create_view(request):
                 spec["title"] = data["title"]
             study = study_create(spec, data["slug"], owner=request.user,
                                  template="" if data["study_file"] else data["template"])
-        except StudySpecError as exc:
+        except Refused as exc:
             errors = exc.errors
         else:
             messages.success(request, f"Created study {study.slug}. Next: upload artworks, then open it.")
@@ -90,7 +90,7 @@ def study_edit(request, slug: str):
     if request.method == "POST" and form.is_valid():
         try:
             study_update(study, study_spec_parse(form.cleaned_data["spec"]))
-        except (StudySpecError, StudyChangeRefused) as exc:
+        except Refused as exc:
             errors = exc.errors
         else:
             messages.success(request, "Saved the study file.")
@@ -119,7 +119,7 @@ def study_upload(request, slug: str):
             data = judgement_form.cleaned_data
             result = judgements_upload(study, data["judgements"], create_artworks=data["create_artworks"],
                                        skip_bad_rows=data["skip_bad_rows"], user=request.user)
-    except ImportFailed as exc:
+    except ImportFailed as exc:  # its errors name rows and fields
         failed = exc
     if isinstance(result, ImportJob):  # a large upload: its page shows the job's progress
         return redirect(f"{reverse('annotations:study_upload', args=[study.slug])}?job={result.pk}")
@@ -146,21 +146,17 @@ def study_import_json(request, slug: str, job_id: int):
 
 @require_POST
 @login_required
+@refusals_as_messages("annotations:study_detail")
 def study_status(request, slug: str):
     study = study_for_user(request.user, slug, write=True)
     form = StatusForm(request.POST)
     if form.is_valid():
-        try:
-            study_status_set(study, form.cleaned_data["status"])
-        except StudyChangeRefused as exc:
-            for error in exc.errors:
-                messages.error(request, error)
+        study_status_set(study, form.cleaned_data["status"])
+        if study.open_requested:
+            messages.info(request, "Fetching the artworks' images from their URLs: the study opens once every"
+                                   " one is in (progress below).")
         else:
-            if study.open_requested:
-                messages.info(request, "Fetching the artworks' images from their URLs: the study opens once every"
-                                       " one is in (progress below).")
-            else:
-                messages.success(request, f"The study is {study.get_status_display().lower()}.")
+            messages.success(request, f"The study is {study.get_status_display().lower()}.")
     return redirect("annotations:study_detail", study.slug)
 
 
@@ -188,6 +184,7 @@ def study_failed_artworks(request, slug: str):
 
 @require_POST
 @login_required
+@refusals_as_messages("annotations:study_detail")
 def study_members(request, slug: str):
     study = study_for_user(request.user, slug, write=True)
     if "remove" in request.POST:
@@ -195,11 +192,7 @@ def study_members(request, slug: str):
         return redirect("annotations:study_detail", study.slug)
     form = MemberForm(request.POST)
     if form.is_valid():
-        try:
-            study_member_set(study, form.cleaned_data["username"], form.cleaned_data["role"])
-        except StudyChangeRefused as exc:
-            for error in exc.errors:
-                messages.error(request, error)
+        study_member_set(study, form.cleaned_data["username"], form.cleaned_data["role"])
     return redirect("annotations:study_detail", study.slug)
 
 

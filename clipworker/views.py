@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from annotations.errors import refusals_as_messages
 from annotations.selectors import study_for_user
 
 from .forms import ClipRunForm
@@ -16,7 +17,6 @@ from .models import ClipRun
 from .runs import (
     STAND_IN_NAME,
     STAND_IN_NOTE,
-    RunRefused,
     clip_models_offered,
     cliprun_cancel,
     cliprun_progress,
@@ -35,19 +35,15 @@ def run_list(request, slug: str):
 
 @require_POST
 @login_required
+@refusals_as_messages("clipworker:run_list", prefix="The run was not started: ")
 def run_start(request, slug: str):
     study = study_for_user(request.user, slug, write=True)
     form = ClipRunForm(request.POST)
     if form.is_valid():
-        try:
-            run = cliprun_request(study, form.cleaned_data["model_name"], batch_size=form.cleaned_data["batch_size"])
-        except RunRefused as exc:
-            messages.error(request, f"The run was not started: {exc}")
-        else:
-            return redirect("clipworker:run_detail", study.slug, run.pk)
-    else:
-        for field, errors in form.errors.items():
-            messages.error(request, f"{field}: {' '.join(errors)}")
+        run = cliprun_request(study, form.cleaned_data["model_name"], batch_size=form.cleaned_data["batch_size"])
+        return redirect("clipworker:run_detail", study.slug, run.pk)
+    for field, errors in form.errors.items():
+        messages.error(request, f"{field}: {' '.join(errors)}")
     return redirect("clipworker:run_list", study.slug)
 
 
