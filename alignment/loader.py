@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from annotations.models import Artwork, AttentionCheck, Dimension, ExpertLabel, Judgement, Study
-from clipworker.models import ClipRun, Prediction
+import numpy as np
+
+from annotations.models import Artwork, AttentionCheck, ComparativeJudgement, Dimension, ExpertLabel, Judgement, Study
+from annotations.values import COMPARATIVE_KINDS
+from clipworker.models import ClipRun, Embedding, Prediction
 
 from .models import Report
 from .rows import ARTWORK_STRATA, StudyRows
@@ -73,6 +76,25 @@ def _models(study: Study, predictions: list[dict]) -> dict[str, dict]:
 def study_dimensions(study: Study) -> dict[int, Dimension]:
     """Dimension id -> dimension, in the study's order (the report's order)."""
     return {d.id: d for d in study.dimensions.order_by("position", "key")}
+
+
+def comparative_rows(study: Study) -> dict:
+    """What the comparative sections read (alignment.report_comparative): the comparative dimensions,
+    their answers, the models' scores on them and, for triplet dimensions, the image embeddings.
+    Empty dimensions when the study has none (one query)."""
+    dims = list(study.dimensions.filter(kind__in=COMPARATIVE_KINDS).order_by("position", "key"))
+    if not dims:
+        return {"dimensions": [], "answers": [], "predictions": [], "embeddings": []}
+    answers = list(ComparativeJudgement.objects.filter(trial__dimension__study=study).order_by("id").values(
+        "participant_id", "trial_id", "trial__dimension_id", "repeat", "items", "choice", "response_ms"))
+    predictions = list(Prediction.objects.filter(dimension__in=dims).values(
+        "artwork_id", "dimension_id", "model_name", "probs", "expected"))
+    embeddings = []
+    if any(d.kind == "triplet" for d in dims):
+        embeddings = [{"artwork_id": a, "model_name": m, "vector": np.frombuffer(bytes(v), dtype="<f4")}
+                      for a, m, v in Embedding.objects.filter(artwork__study=study)
+                      .order_by("artwork_id", "-created_at").values_list("artwork_id", "model_name", "vector")]
+    return {"dimensions": dims, "answers": answers, "predictions": predictions, "embeddings": embeddings}
 
 
 def study_dimension(study: Study, key: str) -> Dimension | None:

@@ -19,10 +19,12 @@ from django.db import transaction
 from annotations.errors import Refused
 from annotations.exclusions import study_exclusion_rules
 from annotations.models import Study
+from annotations.values import COMPARATIVE_KINDS
 
 from .coding import dimension_arrays
-from .loader import study_dimensions, study_rows
+from .loader import comparative_rows, study_dimensions, study_rows
 from .models import Report
+from .report_comparative import comparative_sections
 from .report_exclusions import exclusions_apply
 from .report_figures import TIES_SEED, json_ready
 from .report_sections import dimension_report, inputs_section
@@ -59,10 +61,11 @@ def report_build(study: Study, options: ReportOptions = ReportOptions(), progres
     dims = study_dimensions(study)
     say("loading judgements, expert labels and predictions")
     rows = study_rows(study)
+    compared = comparative_rows(study)
     share_fields = {d.extra["human_share_field"] for d in dims.values() if d.extra.get("human_share_field")}
     has_shares = any(isinstance(a["metadata"], dict) and share_fields & a["metadata"].keys()
                      for a in rows.artworks.values())
-    if not rows.judgements and not has_shares:
+    if not rows.judgements and not has_shares and not compared["answers"]:
         raise NothingToReport(
             f"study {study.slug!r} has no judgements and no aggregated human shares: import judgements "
             "(import_judgements) or artworks whose metadata holds a dimension's human_share_field")
@@ -71,7 +74,7 @@ def report_build(study: Study, options: ReportOptions = ReportOptions(), progres
     inputs = inputs_section(rows, dims, excluded, seed=options.seed, n_boot=options.n_boot)
     rows = rows.without(excluded)
     sections = {}
-    for number, dim in enumerate(dims.values(), start=1):
+    for number, dim in enumerate((d for d in dims.values() if d.kind not in COMPARATIVE_KINDS), start=1):
         say(f"dimension {number}/{len(dims)}: {dim.key}")
         sections[dim.key] = dimension_report(dimension_arrays(dim, rows), rows.models, n_boot=options.n_boot,
                                              seed=options.seed, min_stratum_items=options.min_stratum_items)
@@ -83,6 +86,7 @@ def report_build(study: Study, options: ReportOptions = ReportOptions(), progres
         "exclusions": exclusions,
         "attention_checks": attention,
         "dimensions": sections,
+        "comparative": comparative_sections(compared, excluded, n_boot=options.n_boot, seed=options.seed),
     }
     return json_ready(report)
 

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from .imports import ImportResult, Progress, artworks_import, judgements_import
+from .comparative_import import judgements_file_import
+from .imports import ImportResult, Progress, artworks_import
 from .models import ImportJob, Study
 from .tables import ImportFailed, RowError, row_errors_json
 
@@ -39,7 +40,7 @@ def uploaded_import(kind: str, study: Study, folder: Path, options: dict,
                                    url_column=options.get("url_column") or "url",
                                    defer_download=options.get("defer_download", False),
                                    skip_bad_rows=options.get("skip_bad_rows", False), progress=progress)
-        return judgements_import(study, tables[0], create_artworks=options.get("create_artworks", False),
+        return judgements_file_import(study, tables[0], create_artworks=options.get("create_artworks", False),
                                  skip_bad_rows=options.get("skip_bad_rows", False), progress=progress)
     except ImportFailed as exc:
         raise _as_uploaded(exc, folder) from None

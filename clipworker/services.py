@@ -20,7 +20,9 @@ from django.utils import timezone
 from annotations.images import ImageProblem
 from annotations.imports import artwork_ensure_image
 from annotations.models import Artwork, Dimension, Study
+from annotations.values import COMPARATIVE_KINDS
 
+from .comparative import comparative_predictions
 from .model import LoadedClip, get_clip
 from .models import ArtworkFailure, ClipRun, Embedding, Prediction
 from .pipeline import embed_items
@@ -111,7 +113,11 @@ def cliprun_score_batch(run_id: int, artwork_ids: list[int]) -> None:
 def _zero_shot_predictions(run: ClipRun, clip: LoadedClip, vectors: dict[int, np.ndarray]) -> list[Prediction]:
     if not vectors:
         return []
-    dims = list(run.study.dimensions.all())
+    dims = list(run.study.dimensions.exclude(kind__in=COMPARATIVE_KINDS))
+    compared = comparative_predictions(run, clip, vectors,
+                                       list(run.study.dimensions.filter(kind__in=COMPARATIVE_KINDS)))
+    if not dims:
+        return compared
     specs = [dimension_spec_for(d) for d in dims]
     ids = list(vectors)
     scores = score_dimensions(specs, np.stack([vectors[i] for i in ids]), clip.embed_texts, clip.logit_scale)
@@ -121,7 +127,7 @@ def _zero_shot_predictions(run: ClipRun, clip: LoadedClip, vectors: dict[int, np
                    revision=clip.revision, method=Prediction.Method.ZERO_SHOT, probs=item[dim.key]["probs"],
                    label=item[dim.key]["label"], expected=item[dim.key]["expected"], prompts_hash=hashes[dim.key])
         for artwork_id, item in zip(ids, scores) for dim in dims
-    ]
+    ] + compared
 
 
 def _probe_target(artwork: Artwork, dim: Dimension, target: str, experts: dict, majority: dict):

@@ -1,12 +1,13 @@
 from django.core.management.base import BaseCommand
 
-from annotations.imports import judgements_import
+from annotations.comparative_import import judgements_file_import
 
 from ._common import get_study, run_import
 
 
 class Command(BaseCommand):
-    help = "Import judgements in long CSV form: participant,artwork,dimension,value[,response_ms,created_at]."
+    help = ("Import judgements in long CSV form: participant,artwork,dimension,value[,response_ms,created_at]; or a"
+            " comparative judgements file: participant,dimension,items,choice[,response_ms,created_at,positions].")
 
     def add_arguments(self, parser):
         parser.add_argument("study", help="the study's slug")
@@ -18,6 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         run_import(
-            self, "judgements", judgements_import, get_study(options["study"]), options["file"],
+            self, "judgements", judgements_file_import, get_study(options["study"]), options["file"],
             create_artworks=options["create_artworks"], skip_bad_rows=options["skip_bad_rows"],
         )
