@@ -14,14 +14,14 @@ import numpy as np
 
 from annotations.models import Artwork, AttentionCheck, ComparativeJudgement, Dimension, ExpertLabel, Judgement, Study
 from annotations.values import COMPARATIVE_KINDS
-from clipworker.models import ClipRun, Embedding, Prediction
+from clipworker.models import ClipRun, Embedding, Prediction, PredictionImport
 
 from .models import Report
 from .rows import ARTWORK_STRATA, StudyRows
 
 
 def study_rows(study: Study) -> StudyRows:
-    """All rows of a study a report reads (6 queries, whatever the study's size)."""
+    """All rows of a study a report reads (8 queries, whatever the study's size)."""
     artworks = {a["id"]: a for a in study.artworks.values("id", "external_id", "metadata", *ARTWORK_STRATA)}
     participants = {p["id"]: p for p in study.participants.values(
         "id", "external_id", "expertise", "excluded", "exclusion_reason")}
@@ -33,7 +33,7 @@ def study_rows(study: Study) -> StudyRows:
         "artwork_id", "dimension_id", "value", "is_gold"))
     predictions = list(Prediction.objects.filter(dimension__study=study).values(
         "artwork_id", "dimension_id", "model_name", "revision", "method", "probs", "label", "expected",
-        "prompts_hash", "run_id"))
+        "prompts_hash", "run_id", "source_id"))
     checks = list(AttentionCheck.objects.filter(participant__study=study, passed__isnull=False)
                   .order_by("id").values("participant_id", "kind", "passed"))
     models = _models(study, predictions)
@@ -43,9 +43,10 @@ def study_rows(study: Study) -> StudyRows:
 
 def model_key(name: str, revision: str, method: str, several_revisions: bool) -> str:
     """A model's name in the report: its name, with the revision where the study holds several, and
-    the method where it is not zero-shot."""
+    the method where it is not zero-shot (imported predictions keep the name their file declares)."""
     key = f"{name}@{revision or 'imported'}" if several_revisions else name
-    return key if method == Prediction.Method.ZERO_SHOT else f"{key} ({method})"
+    plain = (Prediction.Method.ZERO_SHOT, Prediction.Method.IMPORTED)
+    return key if method in plain else f"{key} ({method})"
 
 
 def _models(study: Study, predictions: list[dict]) -> dict[str, dict]:
@@ -59,6 +60,7 @@ def _models(study: Study, predictions: list[dict]) -> dict[str, dict]:
         groups[p["model_key"]].append(p)
     runs = {r["id"]: r for r in ClipRun.objects.filter(study=study).values(
         "id", "model_name", "revision", "is_stand_in")}
+    sources = {s["id"]: s for s in PredictionImport.objects.filter(study=study).values("id", "sha256", "file_name")}
     models = {}
     for key, rows in sorted(groups.items()):
         name, revision, method = rows[0]["model_name"], rows[0]["revision"], rows[0]["method"]
@@ -70,6 +72,10 @@ def _models(study: Study, predictions: list[dict]) -> dict[str, dict]:
                        "prompts_hash": hashes[0] if len(hashes) == 1 else hashes,
                        "is_stand_in": any(runs[r]["is_stand_in"] for r in linked) if linked else None,
                        "n_predictions": len(rows)}
+        files = sorted({p["source_id"] for p in rows if p["source_id"] in sources})
+        if files:  # imported: the file(s) they came from, by sha256
+            models[key]["imported_from"] = [{"sha256": sources[f]["sha256"], "file": sources[f]["file_name"]}
+                                            for f in files]
     return models
 
 

@@ -55,6 +55,7 @@ class PredictionRow(TypedDict):
     expected: float | None
     prompts_hash: str
     run_id: int | None
+    source_id: int | None  # the PredictionImport of an imported prediction
     model_key: str  # the model's name in the report (see `loader.model_key`)
 
 

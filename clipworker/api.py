@@ -6,7 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.api import StudyScoped
-from annotations.serializers import ErrorsSerializer
+from annotations.import_jobs import import_result_json
+from annotations.serializers import ErrorsSerializer, ImportFailedSerializer, ImportResultSerializer
 
 from .models import ArtworkFailure, ClipRun, Prediction
 from .runs import cliprun_cancel, cliprun_progress, cliprun_request
@@ -122,11 +123,34 @@ class PredictionFilterSerializer(serializers.Serializer):
     model = serializers.CharField(required=False, allow_blank=True, help_text="a model name")
 
 
+class PredictionUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="CSV or parquet: model,artwork,dimension,label,p[,revision,method,prompt,value]")
+    model_name = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                       help_text="the model's name, for a file without a 'model' column")
+    create_artworks = serializers.BooleanField(required=False, default=False)
+    skip_bad_rows = serializers.BooleanField(required=False, default=False)
+
+
 @extend_schema(parameters=[PredictionFilterSerializer])
 class PredictionList(StudyScoped, generics.ListAPIView):
-    """CLIP's predictions with every label's probability."""
+    """Models' predictions with every label's probability; POST imports a predictions file computed
+    elsewhere (`import_predictions`' service), stored as method "imported" with the file's sha256."""
 
     serializer_class = PredictionSerializer
+
+    @extend_schema(parameters=[], request={"multipart/form-data": PredictionUploadSerializer},
+                   responses={201: ImportResultSerializer, 400: ImportFailedSerializer})
+    def post(self, request, slug):
+        from .predictions_import import predictions_upload
+
+        study = self.get_study()
+        data = PredictionUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        result = predictions_upload(study, values["file"], model_name=values.get("model_name") or None,
+                                    create_artworks=values["create_artworks"], skip_bad_rows=values["skip_bad_rows"])
+        return Response(ImportResultSerializer(import_result_json(result)).data, status=status.HTTP_201_CREATED)
 
     def get_queryset(self):
         study = self.get_study()

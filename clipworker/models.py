@@ -83,6 +83,7 @@ class Prediction(models.Model):
     class Method(models.TextChoices):
         ZERO_SHOT = "zero-shot"
         PROBE = "probe"
+        IMPORTED = "imported"  # computed elsewhere, attached by import_predictions
 
     run = models.ForeignKey(ClipRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions")
     artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="predictions")
@@ -94,6 +95,8 @@ class Prediction(models.Model):
     label = models.JSONField(help_text="Chosen label; a list of tags for multi-label")
     expected = models.FloatField(null=True, blank=True, help_text="Expected rating, for rating dimensions")
     prompts_hash = models.CharField(max_length=64)
+    source = models.ForeignKey("PredictionImport", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="predictions", help_text="The file an imported prediction came from")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,6 +109,21 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_name} {self.method} {self.artwork} {self.dimension.key}={self.label}"
+
+
+class PredictionImport(models.Model):
+    """One predictions file imported for one model: its provenance (sha256 of the file's bytes)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="prediction_imports")
+    model_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=255, blank=True)
+    n_rows = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True, help_text="e.g. the file's own method column values")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.model_name} predictions from {self.file_name or 'a file'} (sha256 {self.sha256[:12]})"
 
 
 class ArtworkFailure(models.Model):

@@ -128,13 +128,13 @@ def jensen_shannon(p: ArrayLike, q: ArrayLike) -> NDArray[np.float64]:
     Reference: Lin (1991), "Divergence measures based on the Shannon entropy", IEEE Trans. Inf.
     Theory 37(1).
     """
-    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    P, Q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = p / p.sum(axis=-1, keepdims=True)
-        q = q / q.sum(axis=-1, keepdims=True)
-        m = 0.5 * (p + q)
-        # xlogy(x, x/m) is 0 where x == 0 (m > 0 wherever x > 0); log base 2
-        kl_p = (xlogy(p, p) - xlogy(p, m)).sum(axis=-1)
-        kl_q = (xlogy(q, q) - xlogy(q, m)).sum(axis=-1)
+        P = P / P.sum(axis=-1, keepdims=True)
+        Q = Q / Q.sum(axis=-1, keepdims=True)
+        M = 0.5 * (P + Q)
+        # x log(x / m) as xlogy(x, x) - xlogy(x, m): 0 where x == 0 (m > 0 wherever x > 0)
+        kl_p = (xlogy(P, P) - xlogy(P, M)).sum(axis=-1)
+        kl_q = (xlogy(Q, Q) - xlogy(Q, M)).sum(axis=-1)
     divergence = (0.5 * (kl_p + kl_q)) / np.log(2.0)
     return np.clip(divergence, 0.0, 1.0)
