@@ -20,7 +20,9 @@ from django.utils.html import format_html
 from django.utils.http import parse_etags, quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
+from . import comparative_views
 from .assignment import AssignmentBusy
+from .comparative import study_is_comparative
 from .crowd import (
     Phase,
     SessionError,
@@ -150,7 +152,14 @@ def _item_context(session, item, error: str = "", dimensions=None) -> dict:
 
 
 def _phase_page(request, session, error: str = "", status: int = 200):
-    """The page for the step the session is at; judging shows the current item."""
+    """The page for the step the session is at; judging shows the current item (a comparative
+    study's: its current trial, comparative_views)."""
+    if session.phase == Phase.JUDGING and study_is_comparative(session.study):
+        page = comparative_views.trial_page(request, session, error, status, _resume_url(request, session))
+        if page is not None:
+            return page
+        if session.phase == Phase.JUDGING:
+            return _message(request, session.study, *NOTHING_TO_JUDGE, 200, session)
     if session.phase == Phase.JUDGING:
         try:
             item = session_next_item(session)
@@ -267,7 +276,10 @@ def session_questionnaire_view(request, slug: str, session):
 @posting_session
 def session_judge_view(request, slug: str, session):
     """One artwork's answers. Plain POST: redirect to the entry, which shows the next item.
-    From the page's script: the next item's fragment, or a marker telling it to load the entry."""
+    From the page's script: the next item's fragment, or a marker telling it to load the entry.
+    A comparative trial's answer (it names a `trial`) is comparative_views'."""
+    if "trial" in request.POST:
+        return comparative_views.trial_answer(request, session, _resume_url(request, session))
     answers = {name[2:]: request.POST.getlist(name) for name in request.POST if name.startswith("d-")}
     artwork, client_ms = request.POST.get("artwork"), client_ms_parse(request.POST.get("client_ms"))
     if not _is_fetch(request):
@@ -285,6 +297,15 @@ def session_judge_view(request, slug: str, session):
     if item is None:
         return HttpResponse(format_html('<div data-redirect="{}"></div>', _entry_url(session.study)))
     return render(request, "annotations/session/_item.html", _item_context(session, item, dimensions=dimensions))
+
+
+@require_GET
+def session_trial_image(request, slug: str, assignment_id: int, slot: int):
+    """The artwork in one screen slot of one of the browser's session's trials (comparative_views)."""
+    session = session_for_browser(slug, _browser_sessions(request))
+    if session is None:
+        raise Http404("No such image")
+    return comparative_views.trial_image(request, session, assignment_id, slot)
 
 
 @require_GET

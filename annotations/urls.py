@@ -25,4 +25,6 @@ urlpatterns = [
     path("s/<slug:slug>/questionnaire/", crowd_views.session_questionnaire_view, name="session_questionnaire"),
     path("s/<slug:slug>/judge/", crowd_views.session_judge_view, name="session_judge"),
     path("s/<slug:slug>/image/<int:assignment_id>/", crowd_views.session_image, name="session_image"),
+    path("s/<slug:slug>/trial/<int:assignment_id>/<int:slot>/", crowd_views.session_trial_image,
+         name="session_trial_image"),
 ]
