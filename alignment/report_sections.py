@@ -26,6 +26,7 @@ from .report_figures import (
     truth_of,
 )
 from .report_strata import artwork_strata, rater_strata, shares_figures
+from .report_truth import truth_section
 from .rows import StudyRows
 
 STATS_PACKAGES = ("numpy", "scipy", "scikit-learn", "krippendorff")
@@ -107,6 +108,7 @@ def dimension_report(arrays: DimensionArrays, model_meta: dict[str, dict], *, n_
         "models": models,
         "shares": shares,
         "strata": strata,
+        "truth": truth_section(subs[0], n_boot=n_boot, seed=seed) if arrays.kind != "multi" else None,
         "notes": arrays.notes,
     }
 

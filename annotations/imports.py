@@ -131,7 +131,8 @@ def artwork_fields(row: dict, number: int, errors: list[RowError]) -> tuple[dict
     return fields, metadata
 
 
-def _expert_labels(row: dict, number: int, dims: dict[str, Dimension], errors: list[RowError]) -> dict:
+def expert_labels(row: dict, number: int, dims: dict[str, Dimension], errors: list[RowError]) -> dict:
+    """The `expert_<dimension>` columns of one manifest row as {dimension: value} (errors appended)."""
     labels = {}
     for column, raw in row.items():
         if not column.startswith("expert_") or raw == "":
@@ -210,7 +211,7 @@ def artworks_import(
             _check_length(Artwork, "external_id", external_id, number, row_errors, column="id")
             fields, metadata = artwork_fields(row, number, row_errors)
             prepared = _Prepared(number, external_id, {**fields, "metadata": metadata},
-                                 _expert_labels(row, number, dims, row_errors))
+                                 expert_labels(row, number, dims, row_errors))
             image_column = "file" if row.get("file") else url_column
             try:
                 prepared.data = _read_image(prepared, row, reader, url_column, defer_download)
