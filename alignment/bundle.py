@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from annotations.comparative_import import comparative_count, comparative_judgements_csv
 from annotations.editing import study_spec_yaml
 from annotations.errors import Refused
 from annotations.exclusions import ExclusionRules, study_exclusion_rules
@@ -98,6 +99,11 @@ def study_bundle(study: Study) -> ExportFile:
                         "the study file: create_study --from-file study.yaml --slug NEW makes the same study")]
     files += [export_file(study, kind, rules)
               for kind in ("judgements", "predictions", "participants", "attention-checks")]
+    if comparative_count(study):
+        files.append(ExportFile("comparative_judgements.csv", "text/csv; charset=utf-8",
+                                comparative_judgements_csv(study).encode("utf-8"), comparative_count(study),
+                                "comparative answers (pairwise, best-worst, triplet), one row per trial answer;"
+                                " import_judgements reads it"))
     if report is not None:
         files += [export_file(study, "report-json"), export_file(study, "report-html")]
     manifest = {
@@ -116,6 +122,7 @@ def study_bundle(study: Study) -> ExportFile:
         "reproduce": [
             "manage.py create_study --from-file study.yaml --slug NEW",
             "manage.py import_judgements NEW judgements.csv --create-artworks",
+            "manage.py import_judgements NEW comparative_judgements.csv --create-artworks (when present)",
             "manage.py alignment_report NEW --seed SEED --bootstrap N_BOOT (the report's options)",
         ],
     }

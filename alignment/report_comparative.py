@@ -67,7 +67,8 @@ def comparative_section(dim, answers: list[dict], rows: dict, n_boot: int, seed:
     people = [a["participant_id"] for a in first]
     section: dict = {"kind": dim.kind, "question": dim.question, "aspect": dim.extra.get("aspect", ""),
                      "n_answers": len(answers), "n_trials": len({a["trial_id"] for a in first}),
-                     "n_participants": len(set(people)), "n_artworks": n, "artworks": artworks}
+                     "n_participants": len(set(people)), "n_artworks": n,
+                     "artworks": [rows["external_ids"][a] for a in artworks]}
     consistency = repeat_consistency([a["participant_id"] for a in answers], [a["trial_id"] for a in answers],
                                      [a["repeat"] for a in answers], [_answer(a["choice"]) for a in answers])
     humans: dict = {"consistency": {k: v for k, v in consistency.items() if k != "per_person"}}
@@ -76,8 +77,8 @@ def comparative_section(dim, answers: list[dict], rows: dict, n_boot: int, seed:
     fit = None
     if dim.kind != "triplet" and n >= 2:
         fit = bradley_terry_bootstrap(dim.kind, trials, n, n_boot=n_boot, seed=seed)
-        humans["scores"] = [{"artwork": a, "theta": float(fit["theta"][i]), "ci": [float(x) for x in fit["ci"][i]]}
-                            for i, a in enumerate(artworks)]
+        humans["scores"] = [{"artwork": rows["external_ids"][a], "theta": float(fit["theta"][i]),
+                             "ci": [float(x) for x in fit["ci"][i]]} for i, a in enumerate(artworks)]
         humans["split_half"] = bt_split_half(dim.kind, people, trials, n, n_splits=50, seed=seed)
         human_d = np.abs(fit["theta"][:, None] - fit["theta"][None, :])
     else:

@@ -225,6 +225,11 @@ def comparative_judgements_rows(study: Study, participants=None) -> list[dict]:
     return rows
 
 
+def comparative_count(study: Study) -> int:
+    """How many comparative answers the study holds."""
+    return ComparativeJudgement.objects.filter(trial__dimension__study=study).count()
+
+
 def comparative_judgements_csv(study: Study, participants=None) -> str:
     """The comparative judgements file as CSV text (header only when there are none)."""
     out = io.StringIO()

@@ -7,14 +7,18 @@ triplet design (odd one out by noisy distances); a model scores appeal as θ plu
 embeds each artwork at its style position plus small noise.
 """
 import csv
+import io
+import json
+import zipfile
 
 import numpy as np
 import pytest
 
+from alignment.bundle import study_bundle
 from alignment.reports import ReportOptions, report_build
 from annotations.comparative import design_tuples
 from annotations.comparative_import import comparative_judgements_csv, judgements_file_import
-from annotations.models import ComparativeJudgement, Trial
+from annotations.models import ComparativeJudgement, Study, Trial
 from annotations.studies import study_create
 from annotations.tables import ImportFailed
 from clipworker.models import Embedding, Prediction
@@ -136,11 +140,10 @@ def test_export_writes_the_file_it_was_imported_from(simulated):
 
 def test_bradley_terry_recovers_the_latent_ranking_with_covering_intervals(simulated):
     section = simulated["report"]["comparative"]["appeal"]
-    by_id = {v: k for k, v in simulated["ids"].items()}
     truth = {name: simulated["theta"][i] for i, name in enumerate(simulated["names"])}
     scores = section["humans"]["scores"]
     estimated = np.array([s["theta"] for s in scores])
-    latent = np.array([truth[by_id[s["artwork"]]] for s in scores])
+    latent = np.array([truth[s["artwork"]] for s in scores])  # artworks by their external ids
     rho = np.corrcoef(np.argsort(np.argsort(estimated)), np.argsort(np.argsort(latent)))[0, 1]
     assert rho >= 0.95
     latent -= latent.mean()
@@ -156,6 +159,16 @@ def test_a_model_near_the_truth_sits_above_the_human_noise_ceiling(simulated):
     assert agreement["value"] > agreement["ceiling"]
     assert agreement["rank"] == 1
     assert model["spearman"]["value"] >= 0.9 and model["spearman"]["ci"][0] >= 0.8
+
+
+def test_the_bundle_holds_the_comparative_judgements_file(simulated):
+    bundle = study_bundle(Study.objects.get(pk=simulated["study"].pk))
+    with zipfile.ZipFile(io.BytesIO(bundle.data)) as archive:
+        manifest = json.loads(archive.read("comparative-sim/manifest.json"))
+        text = archive.read("comparative-sim/comparative_judgements.csv").decode("utf-8")
+    listed = {f["name"]: f for f in manifest["files"]}
+    assert listed["comparative_judgements.csv"]["rows"] == len(simulated["rows"])
+    assert text == comparative_judgements_csv(simulated["study"])
 
 
 def test_triplet_rsa_of_the_embedding_model_is_high(simulated):

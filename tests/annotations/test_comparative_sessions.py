@@ -41,12 +41,13 @@ def test_a_design_of_one_round_would_not_be_connected_so_it_is_refused():
 
 
 def comparative_study(slug: str, kind: str = "pairwise", artworks: int = 8, **fields) -> Study:
-    dimension = {"key": "appeal", "kind": kind, "question": "Which is more appealing?", "appearances": 2,
+    question = "Which is the odd one out?" if kind == "triplet" else "Which is more appealing?"
+    dimension = {"key": "appeal", "kind": kind, "question": question, "appearances": 2,
                  "repeats": fields.pop("repeats", 1)}
     if kind == "best_worst":
         dimension["size"] = 4
     study = study_create({"title": slug, "questionnaire": False, "dimensions": [dimension]}, slug)
-    Study.objects.filter(pk=study.pk).update(status="open", completion_code="C0DE42", **fields)
+    Study.objects.filter(pk=study.pk).update(**{"status": "open", "completion_code": "C0DE42", **fields})
     study.refresh_from_db()
     artworks_add(study, artworks)
     return study
