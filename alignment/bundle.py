@@ -33,7 +33,6 @@ from annotations.models import Study
 from clipworker.exports import PREDICTION_COLUMNS, predictions_rows
 
 from .loader import report_latest
-from .render_report import report_html
 
 BUNDLE_SCHEMA = "artalign-bundle/1"
 KINDS = ("judgements", "predictions", "participants", "attention-checks", "report-json", "report-html", "bundle")
@@ -82,8 +81,11 @@ def export_file(study: Study, kind: str, rules: ExclusionRules | None = None) ->
         if kind == "report-json":
             return ExportFile("report.json", "application/json", report.content_json.encode("utf-8"), None,
                               f"alignment report {report.pk} exactly as stored (schema docs/report-schema.md)")
-        return ExportFile("report.html", "text/html; charset=utf-8", report_html(report.content).encode("utf-8"),
-                          None, f"alignment report {report.pk}, self-contained HTML (inline CSS and SVG)")
+        from .dashboard import report_html_of  # the statistics stack (scipy): only when a report is rendered
+
+        return ExportFile("report.html", "text/html; charset=utf-8",
+                          report_html_of(study, report.content).encode("utf-8"), None,
+                          f"alignment report {report.pk}, self-contained HTML (inline CSS and SVG)")
     if kind == "bundle":
         return study_bundle(study)
     raise ValueError(f"unknown export {kind!r}; one of {', '.join(KINDS)}")

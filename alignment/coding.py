@@ -193,17 +193,18 @@ def dimension_arrays(dim: Dimension, rows: StudyRows) -> DimensionArrays:
         positive_label=dim.labels[coder.positive] if dim.kind == "binary" and coder.positive is not None else None,
     )
     if unfit:
-        arrays.notes.append(f"{unfit} judgement(s) with a value outside the dimension's labels were left out")
+        arrays.notes.append(f"{unfit} judgement{'' if unfit == 1 else 's'} with a value outside the dimension's"
+                            " labels left out.")
     if share_field and not shares_by_artwork:
-        arrays.notes.append(f"no artwork has a numeric metadata field {share_field!r} (the dimension's"
-                            " human_share_field): no shares section")
+        arrays.notes.append(f"No aggregated human shares to compare with: no artwork has a number in its"
+                            f" “{share_field}” metadata column.")
     elif share_field:
         arrays.share_field, arrays.share_label = share_field, share_label
         arrays.shares = np.array([shares_by_artwork.get(a, math.nan) for a in units])
         arrays.share_scores = _share_scores(share_label, by_model, unit_index, len(units))
         if share_label not in coder.categories and share_label not in dim.labels:
-            arrays.notes.append(f"human_share_label {share_label!r} is not one of the labels:"
-                                " models have no score for it")
+            arrays.notes.append(f"The aggregated shares count “{share_label}”, which is not one of the"
+                                " dimension's labels: models have no score to compare with them.")
     return arrays
 
 

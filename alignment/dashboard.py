@@ -14,10 +14,20 @@ from annotations.models import Study
 
 from .coding import dimension_arrays_as_reported
 from .dashboard_points import disagreements, scatters, share_scatters
+from .figures import dimension_figures, empty_figures_note
 from .loader import artworks_by_external_id, study_dimension, study_rows
 from .models import Report
-from .render_report import fmt, fmt_ci, forest_svg, humans_rows, strata_rows, stratum_model_figures
-from .render_svg import ceiling_svg, heatmap_svg, scatter_svg
+from .render_report import (
+    fmt,
+    fmt_ci,
+    fmt_stat,
+    forest_svg,
+    humans_rows,
+    kind_name,
+    report_html,
+    strata_rows,
+    stratum_model_figures,
+)
 from .rows import StudyRows
 
 
@@ -41,6 +51,27 @@ def dimension_points(study: Study, report: Report, key: str, stratum: tuple[str,
     return {"report": report.pk, "dimension": key, "stratum": "=".join(stratum) if stratum else None,
             "scatters": scatters(arrays, stratum, models), "shares": share_scatters(arrays, stratum, models),
             "disagreements": disagreements(arrays, stratum)}
+
+
+def report_points(study: Study, content: dict) -> dict[str, dict]:
+    """{dimension key: {"scatters", "shares"}} over all artworks, for the HTML report's scatters (the
+    same points as the alignment view's): the study's rows are read once."""
+    rows = study_rows(study)
+    out = {}
+    for key, dim in content["dimensions"].items():
+        study_dim = study_dimension(study, key) if dim["n_artworks"] else None
+        if study_dim is None:
+            continue
+        arrays = dimension_arrays_as_reported(study_dim, rows, content["options"])
+        out[key] = {"scatters": scatters(arrays, None, dim["models"]),
+                    "shares": share_scatters(arrays, None, dim["models"])}
+    return out
+
+
+def report_html_of(study: Study, content: dict) -> str:
+    """The self-contained HTML report of a stored report's content, with the same charts as the
+    alignment view (its scatters' points read from the study)."""
+    return report_html(content, report_points(study, content))
 
 
 def report_staleness(rows: StudyRows, content: dict) -> list[str]:
@@ -87,12 +118,12 @@ def _model_summary(key: str, m: dict, in_stratum: dict | None) -> dict:
     ceiling = figures.get("human_ceiling") or {}
     return {
         "key": key, "stand_in": bool(m.get("is_stand_in")), "n": fmt(figures.get("n_artworks")),
-        "accuracy": fmt(vs.get("accuracy")), "kappa": fmt(vs.get("cohen_kappa")),
-        "ceiling": (f"{fmt(ceiling.get('model'))} · percentile {fmt(ceiling.get('percentile'), 0)}"
+        "accuracy": fmt_stat(vs.get("accuracy")), "kappa": fmt_stat(vs.get("cohen_kappa")),
+        "ceiling": (f"{fmt_stat(ceiling.get('model'))} · percentile {fmt(ceiling.get('percentile'), 0)}"
                     f"{' of ' + str(ceiling['n_raters']) + ' people' if ceiling.get('n_raters') else ''}")
         if ceiling.get("model") is not None else "–",
         "spearman": fmt_ci((figures.get("vs_human_mean") or {}).get("spearman")),
-        "change": fmt((figures.get("as_annotator") or {}).get("change")),
+        "change": fmt_stat((figures.get("as_annotator") or {}).get("change")),
     }
 
 
@@ -103,46 +134,10 @@ def overview(content: dict, stratum: tuple[str, str] | None) -> dict:
         part = _stratum_of(dim, stratum)
         alpha = ((part or {}).get("humans") or {}).get("alpha") if stratum else dim["humans"]["alpha"]
         forest.append((key, alpha))
-        rows.append({"key": key, "kind": dim["kind"], "level": dim["level"], "alpha": fmt_ci(alpha),
+        rows.append({"key": key, "kind": kind_name(dim["kind"]), "level": dim["level"], "alpha": fmt_ci(alpha),
                      "note": (part or {}).get("note", "") if stratum else "",
                      "models": [_model_summary(k, m, part) for k, m in dim["models"].items()]})
     return {"forest": mark_safe(forest_svg(forest, width=470)), "rows": rows}
-
-
-def _ceiling_rows(dim: dict) -> tuple[list[dict], str]:
-    humans, models = dim["humans"], dim["models"]
-    if dim["kind"] == "multi":
-        parts = [(tag, h, {k: (m.get("tags") or {}).get(tag) or {} for k, m in models.items()})
-                 for tag, h in (humans.get("tags") or {}).items()]
-    else:
-        parts = [(dim["key"], humans, models)]
-    rows, metric = [], ""
-    for name, h, ms in parts:
-        loo = h.get("leave_one_out") or {}
-        metric = loo.get("metric") or metric
-        rows.append({"name": name,
-                     "people": [(p["participant"], p["value"]) for p in loo.get("participants") or []],
-                     "models": [(k, (m.get("human_ceiling") or {}).get("model"), bool(models[k].get("is_stand_in")))
-                                for k, m in ms.items()]})
-    return rows, metric
-
-
-def _confusions(dim: dict) -> list[dict]:
-    out = []
-    for key, m in dim["models"].items():
-        confusion = (m.get("vs_majority") or {}).get("confusion")
-        if confusion:
-            out.append({"model": key, "stand_in": bool(m.get("is_stand_in")),
-                        "svg": mark_safe(heatmap_svg(confusion["labels"], confusion["matrix"],
-                                                            rows_title=confusion["rows"], columns_title=key))})
-    return out
-
-
-def _scatter_svgs(items: list[dict], caption: str) -> list[dict]:
-    return [{"model": s["model"], "stand_in": s["stand_in"], "n": len(s["points"]),
-             "svg": mark_safe(scatter_svg(s["points"], x_title=s["x_title"], y_title=s["y_title"],
-                                                 x_range=s["x_range"], y_range=s["y_range"],
-                                                 caption=caption.format(n=len(s["points"]))))} for s in items]
 
 
 def _thumbnail_url(artwork) -> str:
@@ -179,17 +174,19 @@ def dimension_detail(study: Study, rows: StudyRows, content: dict, key: str,
     dim = content["dimensions"].get(key)
     if dim is None:
         return None
-    people_rows, metric = _ceiling_rows(dim)
-    ceiling = ceiling_svg(people_rows, metric=metric or "agreement") if any(r["people"] for r in people_rows) else ""
     study_dim = study_dimension(study, key) if dim["n_artworks"] else None
     arrays = dimension_arrays_as_reported(study_dim, rows, content["options"]) if study_dim is not None else None
     if arrays is not None:
-        scatter_items = _scatter_svgs(scatters(arrays, stratum, dim["models"]), "{n} artworks")
-        shares = _scatter_svgs(share_scatters(arrays, stratum, dim["models"]), "{n} artworks (aggregated shares)")
+        points = {"scatters": scatters(arrays, stratum, dim["models"]),
+                  "shares": share_scatters(arrays, stratum, dim["models"])}
         tops = disagreements(arrays, stratum) if stratum else {
             k: (m.get("divergence") or {}).get("top") or [] for k, m in dim["models"].items()}
     else:
-        scatter_items, shares, tops = [], [], {}
+        points, tops = None, {}
+    figures: dict[str, list[dict]] = {"ceiling": [], "confusion": [], "scatter": []}
+    for figure in dimension_figures(dim, points):
+        figures["scatter" if figure["kind"] == "shares" else figure["kind"]].append(
+            figure | {"svg": mark_safe(figure["svg"])})  # render_svg escapes every text
     part = _stratum_of(dim, stratum)
     stratum_rows = []
     if part is not None:
@@ -199,9 +196,10 @@ def dimension_detail(study: Study, rows: StudyRows, content: dict, key: str,
         if part.get("note"):
             stratum_rows.append(("note", part["note"]))
     return {
-        "key": key, "kind": dim["kind"], "level": dim["level"], "labels": dim["labels"], "notes": dim["notes"],
+        "key": key, "kind": kind_name(dim["kind"]), "level": dim["level"], "labels": dim["labels"],
+        "notes": dim["notes"],
         "humans": humans_rows(dim["humans"]), "stratum": part, "stratum_rows": stratum_rows,
-        "ceiling": mark_safe(ceiling), "confusions": _confusions(dim), "scatters": scatter_items, "shares": shares,
+        "figures": figures, "no_figures": "" if any(figures.values()) else empty_figures_note(dim),
         "disagreements": _top_items(study, {k: v for k, v in tops.items() if v}, dim),
         "strata": strata_rows(dim), "experts": dim.get("experts"),
     }

@@ -13,6 +13,8 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from .figures import dimension_figures, empty_figures_note
+
 CSV_COLUMNS = ("dimension", "section", "model", "stratum", "statistic", "value", "ci_low", "ci_high")
 SKIP_KEYS = {"n_boot", "ci_level", "ties_seed"}
 
@@ -93,12 +95,32 @@ def fmt(value, digits: int = 3) -> str:
     return str(value)
 
 
+def fmt_stat(value) -> str:
+    """A statistic (kappa, accuracy, rho, a change): always three decimals, also when stored as an int
+    (a kappa of exactly 0 is stored as 0), so that every row of a table reads alike."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return fmt(value)
+
+
+# What a page shows for the report's keys: a reader sees these names, never the JSON's.
+KIND_NAMES = {"single": "single choice", "multi": "multi-label", "binary": "yes / no", "rating": "rating",
+              "pairwise": "pairwise comparison", "best_worst": "best–worst", "triplet": "odd one out"}
+STAT_NAMES = {"accuracy": "accuracy", "cohen_kappa": "Cohen's kappa", "macro_f1": "macro-F1",
+              "spearman": "Spearman's rho"}
+METRIC_NAMES = {"kappa": "Cohen's kappa", "alpha": "Krippendorff's alpha", "mean over tags": "mean over tags"}
+
+
+def kind_name(kind: str) -> str:
+    return KIND_NAMES.get(kind, kind.replace("_", " "))
+
+
 def fmt_ci(estimate: dict | None) -> str:
     if not estimate:
         return "–"
     low, high = estimate.get("ci") or (None, None)
-    text = fmt(estimate.get("value"))
-    return text if low is None else f"{text} [{fmt(low)}, {fmt(high)}]"
+    text = fmt_stat(estimate.get("value"))
+    return text if low is None else f"{text} [{fmt_stat(low)}, {fmt_stat(high)}]"
 
 
 def forest_svg(rows: list[tuple[str, dict]], width: int = 640) -> str:
@@ -112,8 +134,8 @@ def forest_svg(rows: list[tuple[str, dict]], width: int = 640) -> str:
         return left + (v - lo) / (hi - lo) * span
 
     height = top + row_h * len(rows) + 10
-    parts = [f'<svg width="{width}" height="{height}" role="img" '
-             f'aria-label="estimates with 95% intervals">']
+    parts = [f'<svg class="chart" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="estimates with 95% intervals">']
     for tick in (0.0, 0.5, 1.0) + ((lo,) if lo < -0.25 else ()):
         parts.append(f'<line x1="{x(tick):.1f}" y1="{top - 6}" x2="{x(tick):.1f}" y2="{height - 6}" class="grid"/>'
                      f'<text x="{x(tick):.1f}" y="{top - 10}" class="tick">{tick:g}</text>')
@@ -138,18 +160,19 @@ def _model_rows(dim: dict) -> list[dict]:
         annot = m.get("as_annotator") or {}
         ceiling = m.get("human_ceiling") or {}
         rows.append({
-            "name": name, "method": m.get("method"), "stand_in": fmt(m.get("is_stand_in")),
-            "n": fmt(m.get("n_artworks")), "accuracy": fmt(vs.get("accuracy")), "macro_f1": fmt(vs.get("macro_f1")),
-            "kappa": fmt(vs.get("cohen_kappa")),
+            "name": name, "method": m.get("method"), "stand_in": bool(m.get("is_stand_in")),
+            "n": fmt(m.get("n_artworks")), "accuracy": fmt_stat(vs.get("accuracy")),
+            "macro_f1": fmt_stat(vs.get("macro_f1")), "kappa": fmt_stat(vs.get("cohen_kappa")),
             "alpha_without": fmt_ci(annot.get("without")) if "without" in annot else fmt(None),
             "alpha_with": fmt_ci(annot.get("with")) if "with" in annot else fmt(None),
-            "ceiling": (f"{fmt(ceiling.get('model'))} ({ceiling.get('metric')}), percentile "
+            "ceiling": (f"{fmt_stat(ceiling.get('model'))} "
+                        f"({METRIC_NAMES.get(ceiling.get('metric'), ceiling.get('metric'))}), percentile "
                         f"{fmt(ceiling.get('percentile'), 0)} of {ceiling.get('n_raters')}")
             if ceiling.get("n_raters") else "–",
             "spearman": fmt_ci((m.get("vs_human_mean") or {}).get("spearman")),
-            "experts": fmt((m.get("vs_experts") or {}).get("accuracy")),
-            "auc": fmt((m.get("signal_detection") or {}).get("auc")),
-            "jsd": fmt((m.get("divergence") or {}).get("mean")),
+            "experts": fmt_stat((m.get("vs_experts") or {}).get("accuracy")),
+            "auc": fmt_stat((m.get("signal_detection") or {}).get("auc")),
+            "jsd": fmt_stat((m.get("divergence") or {}).get("mean")),
             "top": (m.get("divergence") or {}).get("top") or [],
         })
     return rows
@@ -159,7 +182,8 @@ def strata_rows(dim: dict) -> list[dict]:
     rows = []
     for field, values in dim["strata"].items():
         for group, s in values.items():
-            models = "; ".join(f"{name}: " + ", ".join(f"{k} {fmt_ci(v) if isinstance(v, dict) else fmt(v)}"
+            models = "; ".join(f"{name}: " + ", ".join(f"{STAT_NAMES.get(k, k)} "
+                                                       f"{fmt_ci(v) if isinstance(v, dict) else fmt_stat(v)}"
                                                        for k, v in _stratum_headline(fig).items())
                                for name, fig in (s.get("models") or {}).items())
             rows.append({"stratum": f"{field} = {group}", "n": fmt(s.get("n_artworks", s.get("n_participants"))),
@@ -216,36 +240,43 @@ def humans_rows(humans: dict) -> list[tuple[str, str]]:
     fleiss = humans.get("fleiss_kappa")
     if isinstance(fleiss, dict):
         note = f" ({fleiss['note']})" if fleiss.get("note") else ""
-        rows.append(("Fleiss' kappa", fmt(fleiss.get("value")) + note))
+        rows.append(("Fleiss' kappa", fmt_stat(fleiss.get("value")) + note))
     for label, key in (("percent agreement", "percent_agreement"), ("pairwise Cohen's kappa", "pairwise_cohen_kappa")):
         if key in humans:
-            rows.append((label, fmt(humans[key])))
+            rows.append((label, fmt_stat(humans[key])))
     loo = humans.get("leave_one_out")
     if isinstance(loo, dict):
         metric = loo.get("metric", "mean over tags")
-        rows.append((f"leave-one-out agreement, median ({metric})", fmt(loo.get("median"))))
+        rows.append((f"leave-one-out agreement, median ({METRIC_NAMES.get(metric, metric)})",
+                     fmt_stat(loo.get("median"))))
     split = humans.get("split_half")
     if isinstance(split, dict):
-        rows.append(("split-half reliability (Spearman–Brown)", fmt(split.get("value"))))
+        rows.append(("split-half reliability (Spearman–Brown)", fmt_stat(split.get("value"))))
     sdt = humans.get("signal_detection")
     if sdt:
         rows.append(("people: hit rate / false alarms / d′ / AUC",
-                     " / ".join(fmt(sdt[k]) for k in ("hit_rate", "false_alarm_rate", "d_prime", "auc"))))
+                     " / ".join(fmt_stat(sdt[k]) for k in ("hit_rate", "false_alarm_rate", "d_prime", "auc"))))
     if humans.get("note"):
         rows.append(("note", humans["note"]))
     return rows
 
 
-def report_html(content: dict) -> str:
-    """Self-contained HTML: inline CSS and SVG, no scripts, no external URLs."""
+def report_html(content: dict, points: dict[str, dict] | None = None) -> str:
+    """Self-contained HTML: inline CSS and SVG, no scripts, no external URLs. It draws the same charts
+    as the alignment view (`figures.dimension_figures`); `points` ({dimension key: {"scatters",
+    "shares"}}, from `dashboard.report_points`) adds the per-artwork scatters, which the stored content
+    does not keep."""
     dims = content["dimensions"]
     forest = [(key, d["humans"]["alpha"]) for key, d in dims.items()]
     sections = [{
-        "key": key, "kind": d["kind"], "level": d["level"], "humans": humans_rows(d["humans"]),
+        "key": key, "kind": kind_name(d["kind"]), "level": d["level"], "humans": humans_rows(d["humans"]),
         "tags": forest_svg([(tag, h["alpha"]) for tag, h in d["humans"].get("tags", {}).items()])
         if d["humans"].get("tags") else "",
         "experts": d.get("experts"), "models": _model_rows(d), "strata": strata_rows(d), "shares": _shares(d),
         "notes": d.get("notes") or [], "empty": not d["n_artworks"],
+        "figures": [f | {"svg": mark_safe(f["svg"])}  # render_svg escapes every text
+                    for f in dimension_figures(d, (points or {}).get(key))],
+        "no_figures": empty_figures_note(d),
     } for key, d in dims.items()]
     for section in sections:
         section["tags"] = mark_safe(section["tags"])

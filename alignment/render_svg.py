@@ -28,6 +28,10 @@ from annotations.svg import (
 
 __all__ = ["ceiling_svg", "heatmap_svg", "scatter_svg", "bar_svg", "nice_ticks"]
 
+CHAR_W = 6.6  # px per character of 11 px system-ui, a generous mean: labels are budgeted, never clipped
+LABEL_MAX = 40  # characters of a label drawn in full; a longer one is shortened with "…" (its cell's title keeps it)
+SLANT = 0.7071  # cos 45°: column labels are drawn at 45°
+
 
 # The human ceiling: the model as one dot among the people ---------------------------------------------------
 def ceiling_svg(rows: list[dict], *, metric: str, width: int = 720) -> str:
@@ -41,7 +45,8 @@ def ceiling_svg(rows: list[dict], *, metric: str, width: int = 720) -> str:
     lo = min([0.0] + values)
     lo = math.floor(lo * 5) / 5
     hi = 1.0
-    left, right, top, row_h = 150, 24, 40, 46
+    left = max(110, 20 + 7.2 * max([len(short(r["name"], LABEL_MAX)) for r in rows] + [0]))  # 12 px names, whole
+    right, top, row_h = 24, 40, 46
     height = top + row_h * len(rows) + 44
     span = width - left - right
 
@@ -64,7 +69,7 @@ def ceiling_svg(rows: list[dict], *, metric: str, width: int = 720) -> str:
     body.append(svg_text(left + span / 2, height - 5, f"leave-one-out agreement ({metric})", anchor="middle"))
     for i, row in enumerate(rows):
         y = top + row_h * i + row_h / 2
-        body.append(svg_text(left - 10, y + 4, short(row["name"]), anchor="end", size=12, fill=INK))
+        body.append(svg_text(left - 10, y + 4, short(row["name"], LABEL_MAX), anchor="end", size=12, fill=INK))
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{LINE}" '
                     f'stroke-dasharray="2 3"/>')
         for j, (person, value) in enumerate(row["people"]):
@@ -84,42 +89,65 @@ def ceiling_svg(rows: list[dict], *, metric: str, width: int = 720) -> str:
 
 
 # Confusion matrix ---------------------------------------------------------------------------------------
+
+
 def heatmap_svg(labels: list[str], matrix: list[list[int]], *, rows_title: str = "human majority",
                 columns_title: str = "model") -> str:
-    """Counts as a heatmap, shaded by share of the row (a row's recall); labels unused on both sides
-    are left out so that a 19-style matrix stays readable."""
+    """Counts as a heatmap, shaded by share of the row (a row's recall), with a colour legend; labels
+    unused on both sides are left out so that a 19-style matrix stays readable.
+
+    Every label is drawn whole inside the SVG: column labels at 45° with room budgeted above the
+    matrix and to its right, row labels right-aligned in a margin as wide as the longest."""
     used = [i for i in range(len(labels))
             if sum(matrix[i]) or sum(row[i] for row in matrix)]
     if not used:
         used = list(range(len(labels)))
-    cell = 44 if len(used) <= 4 else 30 if len(used) <= 10 else 24
-    longest = max(len(short(labels[j], 18)) for j in used)
-    left = max(130, 16 + 6 * max(len(short(labels[i], 22)) for i in used))
-    top = 34 + 5 * longest
-    columns_title = short(f"columns: {columns_title}", 48)
-    width = max(left + cell * len(used) + 20, 6.2 * len(columns_title) + 20)
-    height = top + cell * len(used) + 12
-    body = [svg_text(10, 14, columns_title, fill=INK),
-            svg_text(left - 8, top - 8, f"rows: {rows_title}", anchor="end", fill=INK, size=10)]
+    names = {i: short(labels[i], LABEL_MAX) for i in used}
+    cell = 56 if len(used) <= 4 else 40 if len(used) <= 10 else 30
+    longest = max(len(names[i]) for i in used)
+    left = 24 + CHAR_W * longest
+    rows_caption = f"rows: {rows_title}"
+    columns_caption = f"columns: {short(columns_title, 60)}"
+    top = 44 + CHAR_W * longest * SLANT
+    grid_right = left + cell * len(used)
+    # the last column's label runs up and right from its cell's centre
+    label_right = max(left + c * cell + cell / 2 + 4 + CHAR_W * len(names[j]) * SLANT for c, j in enumerate(used))
+    legend_w = 160
+    width = max(grid_right, label_right, CHAR_W * max(len(columns_caption), len(rows_caption)) + 20,
+                left + legend_w + 110) + 16
+    legend_y = top + cell * len(used) + 18
+    height = legend_y + 38
+    body = [svg_text(10, 16, columns_caption, fill=INK), svg_text(10, 32, rows_caption, fill=INK)]
     for c, j in enumerate(used):
         cx = left + c * cell + cell / 2
-        body.append(svg_text(cx + 3, top - 6, short(labels[j], 18), size=10,
-                          extra=f'transform="rotate(-50 {cx + 3:.1f} {top - 6})"'))
+        body.append(svg_text(cx + 4, top - 6, names[j], size=11,
+                             extra=f'class="col-label" transform="rotate(-45 {cx + 4:.1f} {top - 6:.1f})"'))
     for r, i in enumerate(used):
         total = sum(matrix[i][j] for j in range(len(labels)))
         y = top + r * cell
-        body.append(svg_text(left - 6, y + cell / 2 + 4, short(labels[i], 22), anchor="end", size=10))
+        body.append(svg_text(left - 8, y + cell / 2 + 4, names[i], anchor="end", size=11, extra='class="row-label"'))
         for c, j in enumerate(used):
             count = matrix[i][j]
             share = count / total if total else 0.0
             colour = f"rgba(138,59,18,{0.06 + 0.94 * share:.3f})" if count else "#fbfaf8"
             edge = f' stroke="{INK}" stroke-width="1.2"' if i == j else f' stroke="{LINE}"'
             title = f"{labels[i]} → {labels[j]}: {count} ({share:.0%} of the row)"
-            body.append(f'<rect x="{left + c * cell}" y="{y}" width="{cell}" height="{cell}" fill="{colour}"{edge}>'
+            body.append(f'<rect x="{left + c * cell:.1f}" y="{y:.1f}" width="{cell}" height="{cell}" '
+                        f'fill="{colour}"{edge}>'
                         f'<title>{escape(title)}</title></rect>')
             if count:
-                body.append(svg_text(left + c * cell + cell / 2, y + cell / 2 + 4, count, anchor="middle", size=10,
-                                  fill="#fff" if share > 0.55 else INK))
+                body.append(svg_text(left + c * cell + cell / 2, y + cell / 2 + 4, count, anchor="middle", size=11,
+                                     fill="#fff" if share > 0.55 else INK))
+    # The colour legend: the shade of a cell against the share of its row it holds.
+    steps = 5  # swatches, not a gradient: a gradient needs an id, and ids repeat when a page has several matrices
+    for k in range(steps):
+        share = k / (steps - 1)
+        body.append(f'<rect class="legend" x="{left + k * legend_w / steps:.1f}" y="{legend_y:.1f}" '
+                    f'width="{legend_w / steps:.1f}" height="10" fill="rgba(138,59,18,{0.06 + 0.94 * share:.3f})" '
+                    f'stroke="{LINE}"/>')
+    body.append(svg_text(left, legend_y + 24, "0%", size=10))
+    body.append(svg_text(left + legend_w, legend_y + 24, "100%", anchor="end", size=10))
+    body.append(svg_text(left + legend_w + 8, legend_y + 9, "share of the row", size=10))
     return svg_document(width, height, f"Confusion matrix: {rows_title} (rows) against {columns_title} (columns)", body)
 
 

@@ -46,7 +46,10 @@ def study_for_user(user, slug: str, *, write: bool = False) -> Study:
 
 
 def study_artworks(study: Study) -> QuerySet[Artwork]:
-    return study.artworks.annotate(n_judgements=Count("judgements")).order_by("id")
+    """The study's artworks with their judgements and the people who judged them (the card counts people,
+    as the study's target does)."""
+    return study.artworks.annotate(n_judgements=Count("judgements"),
+                                   n_people=Count("judgements__participant", distinct=True)).order_by("id")
 
 
 def study_summary(study: Study) -> dict:

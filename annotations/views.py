@@ -30,6 +30,7 @@ from .models import ImportJob
 from .progress import participants_progress, study_progress
 from .selectors import studies_for_user, study_artworks, study_for_user, study_summary
 from .studies import study_create, study_spec_parse, study_spec_read, study_template_load
+from .study_list import study_list_rows
 from .svg import histogram_svg
 from .tables import ImportFailed
 from .uploads import artworks_upload, judgements_upload
@@ -41,7 +42,7 @@ def home(request):
 
 @login_required
 def study_list(request):
-    return render(request, "annotations/study_list.html", {"studies": studies_for_user(request.user)})
+    return render(request, "annotations/study_list.html", {"rows": study_list_rows(studies_for_user(request.user))})
 
 
 @login_required

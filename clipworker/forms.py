@@ -9,7 +9,8 @@ class ClipRunForm(forms.Form):
     model_name = forms.CharField(max_length=200, label="Model", widget=forms.Select,
                                  help_text=f"The models this site offers (its operator lists them); {STAND_IN_NAME}"
                                            " is the offline stand-in (random weights: for trying the pipeline, its"
-                                           " answers mean nothing)")
+                                           " answers mean nothing); on a machine that has the real checkpoint (or"
+                                           " can download it), choose openai/clip-vit-large-patch14-336")
     batch_size = forms.IntegerField(min_value=1, max_value=1024, required=False,
                                     help_text=f"Images per forward (default {settings.CLIP_BATCH_SIZE})")
 

@@ -137,6 +137,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.request_id",
+    "config.health.health_probe",  # /healthz answers probes by IP or localhost too (before host validation)
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.request_size_limit",
     # Production serves static files from the app (collectstatic first); DEBUG's runserver serves its own.
@@ -281,6 +282,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
     "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 4),
 }
+# The embedded queue (`make demo`): CELERY_BROKER_URL=filesystem:// is kombu's filesystem transport, its
+# messages in files under CELERY_BROKER_FOLDER (default VAR_DIR/broker) that the web process and its
+# one worker share (no service).
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    BROKER_FOLDER = Path(env_str("CELERY_BROKER_FOLDER", str(VAR_DIR / "broker")))
+    for _folder in ("queue", "processed", "control"):
+        (BROKER_FOLDER / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_FOLDER / "queue"), "data_folder_out": str(BROKER_FOLDER / "queue"),
+        "processed_folder": str(BROKER_FOLDER / "processed"), "store_processed": False,
+        "control_folder": str(BROKER_FOLDER / "control"), "polling_interval": 0.2,
+    }
 # A broker that is down makes starting a run fail within seconds, not hang: few publish retries.
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECT_TIMEOUT", 4)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}

@@ -1,5 +1,6 @@
 """The alignment dashboard: the latest stored report as charts, by stratum, with the largest disagreements."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_a_stratum_filters_the_figures_scatters_and_disagreements(client, owner,
     detail = page.context["detail"]
     assert page.context["stratum"] == ("origin", "ai")
     assert detail["stratum_rows"][1][1].startswith("6 / ")
-    assert [len(s["svg"].split("<circle")) - 1 for s in detail["scatters"]] == [6]
+    assert [len(s["svg"].split("<circle")) - 1 for s in detail["figures"]["scatter"] if s["kind"] == "scatter"] == [6]
     ai = {f"art-{i:03d}" for i in range(1, 12, 2)}
     assert {item["artwork"] for group in detail["disagreements"] for item in group["items"]} <= ai
     rows = {row["key"]: row for row in page.context["overview"]["rows"]}
@@ -108,5 +109,30 @@ def test_chart_text_is_escaped_and_undefined_values_are_left_out():
                                    "models": [(STAND_IN, 0.2, True)]}], metric="kappa")
     assert ceiling.count("<circle") == 1 and ceiling.count("<path") == 1 and "random weights" in ceiling
     heat = charts.heatmap_svg(["a", "b", "unused"], [[2, 1, 0], [0, 3, 0], [0, 0, 0]])
-    assert "unused" not in heat and heat.count("<rect") == 4
+    assert "unused" not in heat and heat.count("</rect>") == 4  # the cells (the legend's swatches have no title)
     assert charts.nice_ticks(0, 1, 6) == [0, 0.2, 0.4, 0.6, 0.8, 1.0] and charts.nice_ticks(0, 1, 5) == [0, 0.5, 1]
+
+
+CHART = re.compile(r'<figure class="chart-figure"[^>]*?data-kind="([a-z]+)"')
+INTERNAL = re.compile(r"cohen_kappa|human_share_field|\(s\)|\['|\bNone\b|\bmulti\b(?!-)")
+
+
+def test_the_html_report_draws_the_same_charts_as_the_alignment_view_for_every_dimension(client, owner, reported):
+    from alignment.dashboard import report_html_of
+
+    client.force_login(owner)
+    report = reported.alignment_reports.get()
+    html = report_html_of(reported, report.content)
+    sections = dict(re.findall(r'<section class="dimension"[^>]*data-dimension="([^"]+)">(.*?)</section>', html, re.S))
+    assert set(sections) == set(report.content["dimensions"])
+    pages = {}
+    for key, dim in report.content["dimensions"].items():
+        pages[key] = client.get(reverse("alignment:dashboard", args=[reported.slug]) + f"?dimension={key}")
+        on_page = CHART.findall(pages[key].content.decode())
+        assert on_page == CHART.findall(sections[key]), key
+        if dim["kind"] == "multi":  # one 2×2 matrix per tag and model, beside the ceiling strip
+            assert on_page.count("confusion") == len(dim["humans"]["tags"]) * len(dim["models"]) > 1
+    assert {"ceiling", "confusion", "scatter"} <= {kind for page in pages.values()
+                                                   for kind in CHART.findall(page.content.decode())}
+    for text in [html, *(page.content.decode() for page in pages.values())]:
+        assert not INTERNAL.search(re.sub(r"<svg.*?</svg>", "", text, flags=re.S)), INTERNAL.search(text)

@@ -2,8 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from alignment.render_report import report_csv, report_html
-from alignment.reports import NothingToReport, ReportOptions, report_create
+from alignment.render_report import report_csv
 from annotations.models import Study
 
 
@@ -40,6 +39,8 @@ class Command(BaseCommand):
         rate = options["min_attention_pass"]
         if rate is not None and not 0 <= rate <= 1:
             raise CommandError("--min-attention-pass is a rate between 0 and 1")
+        from alignment.reports import NothingToReport, ReportOptions, report_create  # scipy: not for --help
+
         report_options = ReportOptions(seed=options["seed"], n_boot=options["bootstrap"],
                                        exclude_fast_ms=options["exclude_fast_ms"], min_attention_pass=rate,
                                        min_stratum_items=max(1, options["min_stratum_items"]))
@@ -55,7 +56,9 @@ class Command(BaseCommand):
         if options["format"] == "json":
             text = report.content_json  # exactly what was stored
         else:
-            text = {"csv": report_csv, "html": report_html}[options["format"]](report.content)
+            from alignment.dashboard import report_html_of  # scipy and sklearn: not for --help
+
+            text = report_csv(report.content) if options["format"] == "csv" else report_html_of(study, report.content)
         if options["out"]:
             Path(options["out"]).write_text(text, encoding="utf-8")
             progress(f"wrote {options['format'].upper()} to {options['out']} (stored as report {report.pk})")
