@@ -2,6 +2,7 @@
 exports, with the study pages' access rules (`StudyScoped`)."""
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -14,15 +15,32 @@ from annotations.serializers import ErrorsSerializer
 from .bundle import KINDS, export_file
 from .dashboard import dimension_points, stratum_parse
 from .loader import report_latest
-from .models import Report
+from .models import Report, ReportJob
 from .report_figures import json_ready
-from .reports import SEED_MAX, ReportOptions, report_create
+from .report_jobs import report_job_progress, report_job_start
+from .reports import SEED_MAX, ReportOptions
 
 
 class ReportSerializer(serializers.ModelSerializer):
     class Meta:
         model = Report
         fields = ["id", "created_at", "seed", "n_boot", "content_sha256", "inputs"]
+
+
+class ReportJobSerializer(serializers.ModelSerializer):
+    percent = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportJob
+        fields = ["id", "url", "status", "stage", "step", "steps", "percent", "report", "error", "options",
+                  "created_at", "started_at", "finished_at"]
+
+    def get_percent(self, job) -> int:
+        return report_job_progress(job)["percent"]
+
+    def get_url(self, job) -> str:
+        return reverse("api:report-job-detail", args=[job.study.slug, job.pk])
 
 
 class ReportOptionsSerializer(serializers.Serializer):
@@ -36,20 +54,33 @@ class ReportOptionsSerializer(serializers.Serializer):
 
 
 class ReportList(StudyScoped, generics.ListAPIView):
-    """Stored reports, newest first (without their content); POST computes and stores a new one."""
+    """Stored reports, newest first (without their content); POST queues the computation of a new one."""
 
     serializer_class = ReportSerializer
 
     def get_queryset(self):
         return self.get_study().alignment_reports.order_by("-created_at", "-id")
 
-    @extend_schema(request=ReportOptionsSerializer, responses={201: ReportSerializer, 400: ErrorsSerializer})
+    @extend_schema(request=ReportOptionsSerializer, responses={202: ReportJobSerializer, 400: ErrorsSerializer,
+                                                               503: ErrorsSerializer})
     def post(self, request, slug):
+        """Queue the report's computation (a Celery task) and answer at once with the job; poll its
+        `url` until `status` is done (then `report` is the new report's id) or failed (`error`)."""
         study = self.get_study()
         data = ReportOptionsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        report = report_create(study, ReportOptions(**data.validated_data))
-        return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
+        job = report_job_start(study, ReportOptions(**data.validated_data), request.user)
+        body = ReportJobSerializer(job, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class ReportJobDetail(StudyScoped, APIView):
+    """A report computation queued by POST reports/: its status and progress, and the report it stored."""
+
+    @extend_schema(responses={200: ReportJobSerializer})
+    def get(self, request, slug, report_job_id):
+        job = get_object_or_404(ReportJob, study=self.get_study(), pk=report_job_id)
+        return Response(ReportJobSerializer(job, context={"request": request}).data)
 
 
 class ReportDetail(StudyScoped, APIView):

@@ -8,6 +8,7 @@ which row are kept beside it (`created_at`, `id`); `inputs` is a queryable copy 
 """
 import json
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -35,3 +36,36 @@ class Report(models.Model):
     def content(self) -> dict:
         """The report as a dict, in the order it was built."""
         return json.loads(self.content_json)
+
+
+class ReportJob(models.Model):
+    """One "compute report" request, computed by a Celery task (`alignment.tasks.report_job_run`) so
+    that a large study never holds a web worker: its state and progress, which the dashboard polls,
+    and the report it stored."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="report_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    options = models.JSONField(help_text="The report options asked for (ReportOptions as a dict)")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=200, blank=True, help_text="What the task is doing now")
+    step = models.PositiveIntegerField(default=0)
+    steps = models.PositiveIntegerField(default=0)
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["study", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"report job {self.pk} on {self.study} ({self.status})"

@@ -2,8 +2,10 @@
 the "compute report" button, and the export downloads."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from annotations.selectors import study_for_user
@@ -12,18 +14,21 @@ from .bundle import KINDS, NoReport, export_file
 from .dashboard import dashboard_page, stratum_parse
 from .forms import ReportOptionsForm
 from .loader import report_latest
-from .reports import NothingToReport, report_create
+from .models import ReportJob
+from .report_jobs import ReportQueueRefused, report_job_current, report_job_progress, report_job_start
 
 
 @login_required
 def dashboard(request, slug: str):
     study = study_for_user(request.user, slug)
     report = report_latest(study)
-    context = {"study": study, "report": report, "form": ReportOptionsForm(), "tab": "alignment"}
+    job = report_job_current(study)
+    context = {"study": study, "report": report, "form": ReportOptionsForm(), "tab": "alignment",
+               "job": report_job_progress(job) if job is not None else None}
     if report is not None:
         content = report.content
         keys = list(content["dimensions"])
-        key = request.GET.get("dimension") if request.GET.get("dimension") in keys else keys[0]
+        key = request.GET.get("dimension") if request.GET.get("dimension") in keys else (keys[0] if keys else "")
         stratum = stratum_parse(request.GET.get("stratum"))
         context |= {
             "content": content, "keys": keys, "key": key, "stratum": stratum,
@@ -43,12 +48,21 @@ def report_compute(request, slug: str):
             messages.error(request, f"{field}: {' '.join(errors)}")
         return redirect("alignment:dashboard", study.slug)
     try:
-        report = report_create(study, form.options())
-    except NothingToReport as exc:
+        report_job_start(study, form.options(), request.user)
+    except ReportQueueRefused as exc:
         messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Computed report {report.pk}.")
     return redirect("alignment:dashboard", study.slug)
+
+
+@require_GET
+@login_required
+def report_job_json(request, slug: str, job_id: int):
+    """The compute panel's progress, polled by the dashboard until the job is no longer active."""
+    study = study_for_user(request.user, slug)
+    job = get_object_or_404(ReportJob, study=study, pk=job_id)
+    progress = report_job_progress(job)
+    html = render_to_string("alignment/_report_job.html", {"job": progress})
+    return JsonResponse(progress | {"html": html}, encoder=DjangoJSONEncoder)
 
 
 @login_required

@@ -74,6 +74,7 @@ urlpatterns = [
     path(STUDY + "predictions/", clipworker_api.PredictionList.as_view(), name="prediction-list"),
     path(STUDY + "reports/", alignment_api.ReportList.as_view(), name="report-list"),
     path(STUDY + "reports/<str:report_id>/", alignment_api.ReportDetail.as_view(), name="report-detail"),
+    path(STUDY + "report-jobs/<int:report_job_id>/", alignment_api.ReportJobDetail.as_view(), name="report-job-detail"),
     path(STUDY + "alignment/<slug:dimension>/points/", alignment_api.DimensionPoints.as_view(), name="points"),
     path(STUDY + "exports/<slug:kind>/", alignment_api.ExportDownload.as_view(), name="export"),
 ]

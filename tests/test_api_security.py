@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
+from alignment.models import ReportJob
 from alignment.reports import ReportOptions, report_create
 from annotations.models import Artwork, ImportJob, Judgement, Study, StudyMember
 from annotations.studies import study_create, study_template_load
@@ -62,6 +63,7 @@ def cast_media(module_db, tmp_path_factory, clip_cache) -> Path:
         study_create(study_template_load("clip-art-perception"), "elsewhere", owner=researcher("outsider"))
         # a finished import, for the import-detail route
         ImportJob.objects.create(study=study, kind=ImportJob.Kind.ARTWORKS, status=ImportJob.Status.DONE)
+        ReportJob.objects.create(study=study, options={}, status=ReportJob.Status.FAILED)  # report-job-detail
     return folder / "media"
 
 
@@ -84,9 +86,10 @@ def url_of(name: str, study: Study) -> str:
     run = study.clip_runs.order_by("id").first()
     report = study.alignment_reports.order_by("id").first()
     job = study.import_jobs.order_by("id").first()
+    report_job = study.report_jobs.order_by("id").first()
     known = {"slug": study.slug, "run_id": run.pk if run else 1, "username": "viewer",
              "report_id": str(report.pk) if report else "latest", "dimension": "origin", "kind": "judgements",
-             "job_id": job.pk if job else 1}
+             "job_id": job.pk if job else 1, "report_job_id": report_job.pk if report_job else 1}
     return reverse(f"api:{name}", kwargs={param: known[param] for param in PARAMS[name]})
 
 
@@ -105,7 +108,7 @@ def state() -> tuple:
 
 def test_every_path_parameter_of_the_api_has_a_value_here():
     """A new kind of path parameter needs a real value in `url_of`, or the tests below would not run."""
-    known = {"slug", "run_id", "username", "report_id", "dimension", "kind", "job_id"}
+    known = {"slug", "run_id", "username", "report_id", "dimension", "kind", "job_id", "report_job_id"}
     assert {param for _, params, _ in ROUTES for param in params} <= known
     assert len(CALLS) >= 30 and len(STUDY_WRITES) >= 9
 
