@@ -287,10 +287,10 @@ def rsa(human: ArrayLike, model: ArrayLike, n_boot: int = 1000, seed: int = 0, c
     value = spearman(h[upper], m[upper])
     rng = np.random.default_rng(seed)
     replicates = np.full(n_boot, np.nan)
+    i, j = upper
     for b in range(n_boot if n >= 3 else 0):
         draw = rng.integers(0, n, size=n)
-        i, j = np.triu_indices(n, k=1)
-        a, c = draw[i], draw[j]
+        a, c = np.take(draw, i), np.take(draw, j)
         keep = a != c
         replicates[b] = spearman(h[a[keep], c[keep]], m[a[keep], c[keep]])
     return {"value": value, "ci": percentile_interval(replicates, ci), "n_artworks": n,

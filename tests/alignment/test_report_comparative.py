@@ -7,21 +7,26 @@ triplet design (odd one out by noisy distances); a model scores appeal as θ plu
 embeds each artwork at its style position plus small noise.
 """
 import csv
+import os
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.urls import reverse
 
 from alignment.bundle import study_bundle
-from alignment.reports import ReportOptions, report_build
+from alignment.render_report import report_html
+from alignment.reports import ReportOptions, report_create
 from annotations.comparative import design_tuples
 from annotations.comparative_import import comparative_judgements_csv, judgements_file_import
 from annotations.models import ComparativeJudgement, Study, Trial
 from annotations.studies import study_create
 from annotations.tables import ImportFailed
 from clipworker.models import Embedding, Prediction
+from tests.conftest import researcher
 
 N_ARTWORKS, N_PEOPLE = 20, 30
 SPEC = {"title": "Comparative", "dimensions": [
@@ -83,7 +88,9 @@ def simulated_module(module_db, tmp_path_factory):
         Embedding(artwork_id=ids[name], model_name="near-truth", dim=3, source="imported",
                   vector=Embedding.pack(np.array([*(style[i] + rng.normal(0, 0.05, 2)), 3.0]) / 5))
         for i, name in enumerate(names))
-    report = report_build(study, ReportOptions(n_boot=200, seed=1))
+    study.owner = researcher("comparative-owner")
+    study.save()
+    report = report_create(study, ReportOptions(n_boot=200, seed=1)).content
     return {"study": study, "theta": theta, "names": names, "rows": rows, "imported": imported, "path": path,
             "report": report, "ids": ids}
 
@@ -177,3 +184,16 @@ def test_triplet_rsa_of_the_embedding_model_is_high(simulated):
     assert model["rsa"]["value"] >= 0.5
     assert model["rsa"]["ci"][0] > 0
     assert model["trial_agreement"]["value"] > section["humans"]["noise_ceiling"]["value"]
+
+
+def test_the_dashboard_and_the_html_report_show_scores_the_model_among_the_people_and_rsa(simulated, client):
+    client.force_login(simulated["study"].owner)
+    page = client.get(reverse("alignment:dashboard", args=[simulated["study"].slug])).content.decode()
+    html = report_html(simulated["report"])
+    for text in (page, html):
+        assert "Comparative judgements" in text
+        assert 'data-kind="comparative-scores"' in text and 'data-kind="comparative-rsa"' in text
+        assert text.count('class="model-dot"') == 2  # near-truth, on each of the two dimensions
+        assert "art-00" in text  # the scores name artworks by external id
+    if os.environ.get("ARTALIGN_SCREENSHOTS"):  # to look at (see tests/conftest.py's shots)
+        Path(os.environ["ARTALIGN_SCREENSHOTS"], "comparative-report.html").write_text(html, encoding="utf-8")
