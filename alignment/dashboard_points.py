@@ -22,12 +22,18 @@ def stratum_subs(arrays: DimensionArrays, stratum: tuple[str, str] | None) -> tu
         return arrays.subs, units
     field, value = stratum
     if field in arrays.unit_groups:
-        units = np.asarray(arrays.unit_groups[field], dtype=object) == value
+        units = _equal(arrays.unit_groups[field], value)
         return [s.sub(units=units) for s in arrays.subs], units
     if field in arrays.rater_groups:
-        raters = np.asarray(arrays.rater_groups[field], dtype=object) == value
+        raters = _equal(arrays.rater_groups[field], value)
         return [s.sub(raters=raters) for s in arrays.subs], units
     return [s.sub(units=np.zeros(len(units), bool)) for s in arrays.subs], np.zeros(len(units), bool)
+
+
+def _equal(groups, value: str) -> np.ndarray:
+    """Which groups are `value`, compared as Python strings: numpy would turn `value` into its own
+    string type, which drops trailing NUL characters ("ai\\x00" would select "ai")."""
+    return np.fromiter((group == value for group in groups), bool, len(groups))
 
 
 def _ranges(arrays: DimensionArrays, sub: SubDimension):
