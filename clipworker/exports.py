@@ -25,6 +25,9 @@ def predictions_rows(study: Study) -> Iterator[tuple]:
     for p in predictions.iterator(chunk_size=2000):
         flag = p.run_id in stand_in_runs
         probs = p.probs if isinstance(p.probs, dict) else {}
+        if not probs and p.expected is not None:  # a score without labels: a comparative dimension's
+            yield (p.artwork.external_id, p.dimension.key, p.model_name, p.revision, p.method, flag, p.run_id,
+                   "", p.expected, "", "", p.prompts_hash)
         for label, probability in sorted(probs.items(), key=lambda item: _position(p.dimension, item[0])):
             yield (p.artwork.external_id, p.dimension.key, p.model_name, p.revision, p.method, flag, p.run_id,
                    judgement_value_text(p.label), p.expected, label, probability, p.prompts_hash)
