@@ -14,7 +14,7 @@ import numpy as np
 
 from annotations.models import Artwork, AttentionCheck, ComparativeJudgement, Dimension, ExpertLabel, Judgement, Study
 from annotations.values import COMPARATIVE_KINDS
-from clipworker.models import ClipRun, Embedding, Prediction, PredictionImport
+from clipworker.models import ClipRun, Embedding, Prediction, PredictionImport, StoredProbe
 
 from .models import Report
 from .rows import ARTWORK_STRATA, StudyRows
@@ -33,7 +33,7 @@ def study_rows(study: Study) -> StudyRows:
         "artwork_id", "dimension_id", "value", "is_gold"))
     predictions = list(Prediction.objects.filter(dimension__study=study).values(
         "artwork_id", "dimension_id", "model_name", "revision", "method", "probs", "label", "expected",
-        "prompts_hash", "run_id", "source_id"))
+        "prompts_hash", "run_id", "source_id", "probe_id"))
     checks = list(AttentionCheck.objects.filter(participant__study=study, passed__isnull=False)
                   .order_by("id").values("participant_id", "kind", "passed"))
     models = _models(study, predictions)
@@ -76,7 +76,17 @@ def _models(study: Study, predictions: list[dict]) -> dict[str, dict]:
         if files:  # imported: the file(s) they came from, by sha256
             models[key]["imported_from"] = [{"sha256": sources[f]["sha256"], "file": sources[f]["file_name"]}
                                             for f in files]
+        probe_ids = {p["probe_id"] for p in rows if p["probe_id"]}
+        if probe_ids:  # a stored probe applied here: held out, trained on another study
+            models[key]["probe"] = _probe_meta(min(probe_ids))
     return models
+
+
+def _probe_meta(probe_id: int) -> dict:
+    probe = StoredProbe.objects.filter(pk=probe_id).values(
+        "name", "train_study_slug", "embedding_model", "embedding_revision", "dimension_key", "target", "group_by",
+        "classes", "C", "n_train", "cv", "sha256").first() or {}
+    return {"held_out": True, "trained_on": probe.pop("train_study_slug", None), **probe}
 
 
 def study_dimensions(study: Study) -> dict[int, Dimension]:

@@ -25,6 +25,7 @@ from .report_figures import (
     signal_detection_humans,
     truth_of,
 )
+from .report_probes import held_out_section
 from .report_strata import artwork_strata, rater_strata, shares_figures
 from .report_truth import truth_section
 from .rows import StudyRows
@@ -109,6 +110,7 @@ def dimension_report(arrays: DimensionArrays, model_meta: dict[str, dict], *, n_
         "shares": shares,
         "strata": strata,
         "truth": truth_section(subs[0], n_boot=n_boot, seed=seed) if arrays.kind != "multi" else None,
+        "held_out": held_out_section(arrays, model_meta, n_boot=n_boot, seed=seed),
         "notes": arrays.notes,
     }
 

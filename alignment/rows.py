@@ -56,6 +56,7 @@ class PredictionRow(TypedDict):
     prompts_hash: str
     run_id: int | None
     source_id: int | None  # the PredictionImport of an imported prediction
+    probe_id: int | None  # the StoredProbe of a transfer prediction
     model_key: str  # the model's name in the report (see `loader.model_key`)
 
 

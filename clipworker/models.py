@@ -84,6 +84,7 @@ class Prediction(models.Model):
         ZERO_SHOT = "zero-shot"
         PROBE = "probe"
         IMPORTED = "imported"  # computed elsewhere, attached by import_predictions
+        TRANSFER = "transfer"  # a stored probe trained on another study (clipworker.probes)
 
     run = models.ForeignKey(ClipRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions")
     artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="predictions")
@@ -97,6 +98,8 @@ class Prediction(models.Model):
     prompts_hash = models.CharField(max_length=64)
     source = models.ForeignKey("PredictionImport", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="predictions", help_text="The file an imported prediction came from")
+    probe = models.ForeignKey("StoredProbe", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="predictions", help_text="The stored probe of a transfer prediction")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -124,6 +127,32 @@ class PredictionImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_name} predictions from {self.file_name or 'a file'} (sha256 {self.sha256[:12]})"
+
+
+class StoredProbe(models.Model):
+    """A logistic-regression probe trained on one study's embeddings, kept as plain arrays (never a
+    pickle) with its provenance, to be applied to any study holding embeddings of the same model."""
+
+    name = models.CharField(max_length=200)
+    train_study = models.ForeignKey(Study, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="trained_probes")
+    train_study_slug = models.CharField(max_length=100, help_text="Kept when the study is gone or the probe imported")
+    embedding_model = models.CharField(max_length=200)
+    embedding_revision = models.CharField(max_length=64, blank=True)
+    dimension_key = models.CharField(max_length=50)
+    target = models.CharField(max_length=200, help_text="expert | majority | field | field:NAME")
+    group_by = models.CharField(max_length=200, blank=True)
+    classes = models.JSONField(help_text="Class labels, in the order of the coefficients' rows")
+    C = models.FloatField(help_text="Inverse L2 regularisation strength")
+    coef = models.JSONField(help_text="(1 or K, d) coefficients on L2-normalised embeddings")
+    intercept = models.JSONField(help_text="(1 or K,) intercepts")
+    n_train = models.PositiveIntegerField()
+    cv = models.JSONField(default=dict, blank=True, help_text="Grouped cross-validation figures on the training study")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of the file it was imported from, if any")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"probe {self.name} ({self.embedding_model} -> {self.dimension_key}, trained on {self.train_study_slug})"
 
 
 class ArtworkFailure(models.Model):

@@ -149,6 +149,19 @@ def _human_majority(dim: Dimension) -> dict:
             if len(c) == 1 or c.most_common(2)[0][1] > c.most_common(2)[1][1]}
 
 
+def probe_labels(embeddings: list[Embedding], dim: Dimension, target: str,
+                 group_by: str) -> tuple[list, list | None]:
+    """(label per embedding's artwork (None = unlabelled), group per artwork or None) for a probe."""
+    experts = dict(dim.expert_labels.values_list("artwork_id", "value")) if target == "expert" else {}
+    majority = _human_majority(dim) if target == "majority" else {}
+    labels = [_probe_target(e.artwork, dim, target, experts, majority) for e in embeddings]
+    groups = None
+    if group_by:  # an item without a group value is a group of its own
+        groups = [_probe_target(e.artwork, dim, f"field:{group_by}", {}, {}) or f"item-{e.artwork_id}"
+                  for e in embeddings]
+    return labels, groups
+
+
 def probe_predict(study: Study, model_name: str, dimension_key: str, *, target: str = "expert",
                   group_by: str = "", folds: int = 5, seed: int = 0) -> dict:
     """Cross-validated logistic-regression probe on stored embeddings; stores out-of-fold predictions.
@@ -164,13 +177,7 @@ def probe_predict(study: Study, model_name: str, dimension_key: str, *, target: 
         raise ValueError(f"no {model_name!r} embeddings in study {study.slug!r}: run CLIP or import_embeddings first")
     revision = Counter(e.revision for e in embeddings).most_common(1)[0][0]
     embeddings = [e for e in embeddings if e.revision == revision]
-    experts = dict(dim.expert_labels.values_list("artwork_id", "value")) if target == "expert" else {}
-    majority = _human_majority(dim) if target == "majority" else {}
-    labels = [_probe_target(e.artwork, dim, target, experts, majority) for e in embeddings]
-    groups = None
-    if group_by:  # an item without a group value is a group of its own
-        groups = [_probe_target(e.artwork, dim, f"field:{group_by}", {}, {}) or f"item-{e.artwork_id}"
-                  for e in embeddings]
+    labels, groups = probe_labels(embeddings, dim, target, group_by)
     result = probe_cross_val(np.stack([e.array() for e in embeddings]), labels, groups,
                              n_splits=folds, seed=seed)
     classes = [str(c) for c in result["classes"]]

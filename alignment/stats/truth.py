@@ -110,3 +110,59 @@ def place_among_raters(truth: ArrayLike, decisions: ArrayLike, model: ArrayLike)
                                "min": float(rater_acc.min()) if n else float("nan"),
                                "max": float(rater_acc.max()) if n else float("nan")},
             "model_accuracy_mean": float(model_acc.mean()) if n else float("nan")}
+
+
+def _interval(values: NDArray[np.float64], ci_level: float) -> list[float]:
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return [float("nan"), float("nan")]
+    tail = 100 * (1 - ci_level) / 2
+    return [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]
+
+
+def accuracy_ci(reference: ArrayLike, predicted: ArrayLike, *, n_boot: int = 1000, seed: int = 0,
+                ci_level: float = 0.95) -> dict:
+    """Share of items where ``predicted`` equals ``reference`` (NaN pairs dropped), with a percentile
+    bootstrap interval over items. Returns ``{"value", "ci", "n", "n_boot", "ci_level"}``."""
+    r, p = np.asarray(reference, dtype=float), np.asarray(predicted, dtype=float)
+    keep = np.isfinite(r) & np.isfinite(p)
+    correct = (r[keep] == p[keep]).astype(float)
+    n = int(correct.size)
+    out = {"value": float(correct.mean()) if n else float("nan"), "ci": [float("nan"), float("nan")], "n": n,
+           "n_boot": n_boot, "ci_level": ci_level}
+    if n >= 2 and n_boot >= 1:
+        weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+        out["ci"] = _interval(weights @ correct / n, ci_level)
+    return out
+
+
+def auc_ci(truth: ArrayLike, score: ArrayLike, *, n_boot: int = 1000, seed: int = 0, ci_level: float = 0.95) -> dict:
+    """ROC AUC (ties count ½; ``sklearn.metrics.roc_auc_score``) with a percentile bootstrap interval over items.
+
+    AUC = Σ_i∈pos Σ_j∈neg w_i w_j ([s_i > s_j] + ½[s_i = s_j]) / (W_pos W_neg) with w the multinomial
+    copies of each item in a resample (w = 1 for the point value): one sort of the scores serves every
+    resample. Returns ``{"value", "ci", "n", "n_boot", "ci_level"}``; NaN when a class is absent.
+    """
+    t, s = np.asarray(truth, dtype=float), np.asarray(score, dtype=float)
+    keep = np.isfinite(t) & np.isfinite(s)
+    t, s = t[keep], s[keep]
+    n = int(t.size)
+    out = {"value": float("nan"), "ci": [float("nan"), float("nan")], "n": n, "n_boot": n_boot, "ci_level": ci_level}
+    if n < 2 or np.unique(t).size < 2:
+        return out
+    levels, inverse = np.unique(s, return_inverse=True)  # scores ascending, one column per distinct score
+    onehot = np.zeros((n, levels.size))
+    onehot[np.arange(n), inverse] = 1.0
+    positive = (t == 1).astype(float)
+
+    def area(weights: NDArray[np.float64]) -> NDArray[np.float64]:  # weights (B, n) -> (B,)
+        w_pos, w_neg = (weights * positive) @ onehot, (weights * (1 - positive)) @ onehot
+        below = np.cumsum(w_neg, axis=1) - w_neg
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (w_pos * (below + 0.5 * w_neg)).sum(axis=1) / (w_pos.sum(axis=1) * w_neg.sum(axis=1))
+
+    out["value"] = float(area(np.ones((1, n)))[0])
+    if n_boot >= 1:
+        weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+        out["ci"] = _interval(area(weights), ci_level)
+    return out

@@ -31,6 +31,9 @@ class Command(BaseCommand):
         probe.add_argument("--group-by", default="", help="artwork field or metadata key kept within one fold")
         probe.add_argument("--folds", type=int, default=5)
         probe.add_argument("--seed", type=int, default=0)
+        probe.add_argument("--C", type=float, default=1.0, help="inverse L2 regularisation strength")
+        probe.add_argument("--train-study", help="train a stored probe on this study and apply it to STUDY (held out)")
+        probe.add_argument("--probe-file", help="apply a probe exported by train_probe --out (JSON) to STUDY")
 
     def handle(self, *args, **options):
         study = get_study(options["study"])
@@ -72,6 +75,10 @@ class Command(BaseCommand):
     def _probe(self, study, model: str, options: dict) -> None:
         from clipworker.services import probe_predict
 
+        if options["train_study"] or options["probe_file"]:
+            self._transfer(study, model, options)
+            return
+
         if not options["dimension"]:
             raise CommandError("--method probe needs --dimension (e.g. --dimension origin --target field)")
         try:
@@ -84,3 +91,25 @@ class Command(BaseCommand):
             f"probe {model} -> {options['dimension']} ({options['target']}, grouped by {options['group_by'] or 'item'},"
             f" {result['n_splits']} folds): accuracy {result['accuracy']:.3f}, balanced accuracy"
             f" {result['balanced_accuracy']:.3f}{auc}, n={result['n']} {result['n_per_class']}")
+
+    def _transfer(self, study, model: str, options: dict) -> None:
+        """A stored probe, trained on --train-study (or read from --probe-file), applied to STUDY."""
+        from annotations.tables import ImportFailed
+        from clipworker.probes import probe_apply, probe_import, probe_train
+
+        try:
+            if options["probe_file"]:
+                probe = probe_import(options["probe_file"])
+            else:
+                if not options["dimension"]:
+                    raise CommandError("--train-study needs --dimension")
+                probe = probe_train(get_study(options["train_study"]), model, options["dimension"],
+                                    target=options["target"], group_by=options["group_by"], folds=options["folds"],
+                                    seed=options["seed"], C=options["C"])
+            result = probe_apply(probe, study, options["dimension"])
+        except ImportFailed as exc:
+            raise CommandError(str(exc)) from None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"probe {probe.pk} {probe.name!r} (trained on {probe.train_study_slug}, {probe.n_train}"
+                          f" artworks) applied to {study.slug}: {result['n']} artworks predicted")
