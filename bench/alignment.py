@@ -1,8 +1,12 @@
 """Benchmark of the statistics behind one alignment report, on synthetic judgements held in memory.
 
-    python -m bench.alignment [--items 10000 --raters 10 --dims 7 --boot 1000 --loop 20] [--quick]
+    python -m bench.alignment [--items 10000 --raters 10 --dims 7 --boot 1000 --loop 20]
+        [--large-raters 1000 --large-items 2000 --large-per-item 10] [--quick]
 
-It times every figure a report computes per dimension (alpha with a bootstrap interval, kappas,
+It times every figure a report computes per dimension, on two studies in one run: 10,000 artworks
+each judged by the same 10 people (25% missing), and a crowd of 1,000 people over 2,000 artworks with
+10 judgements per artwork (targets: under 10 s and under 30 s and 4 GiB for the report's statistics
+of all 7 dimensions with 1,000 resamples) (alpha with a bootstrap interval, kappas,
 majorities, CLIP against the majority, the human ceiling, Spearman with an interval, split-half
 reliability), then measures, in the same run, the per-resample cost of the vectorised alpha
 bootstrap against a loop calling ``krippendorff.alpha`` once per resample on the same resamples,
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from dataclasses import dataclass
@@ -25,6 +30,7 @@ from alignment import stats
 
 CHECK_TOLERANCE = 1e-9
 TARGET_SPEEDUP = 20.0
+TARGET_REPORT_S, TARGET_LARGE_S, TARGET_LARGE_GIB = 10.0, 30.0, 4.0  # issue 19's yardsticks
 REPEATS = 3
 
 
@@ -46,8 +52,11 @@ DIMENSIONS = (
 )
 
 
-def synthetic_judgements(dim: Dimension, n_items: int, n_raters: int, rng: np.random.Generator):
-    """Judgements (n_raters, n_items) with 25% missing, the truth (n_items,), and CLIP's output.
+def synthetic_judgements(dim: Dimension, n_items: int, n_raters: int, rng: np.random.Generator,
+                         per_item: int | None = None):
+    """Judgements (n_raters, n_items) with 25% missing (or, with `per_item`, exactly that many
+    random raters per item: a crowd where each person judges a few of many artworks), the truth
+    (n_items,), and CLIP's output.
 
     Nominal: raters of skill 0.45-0.9 give the true label, else a random one; CLIP gives class
     probabilities (n_items, K) whose argmax is right about 70% of the time. Ordinal and interval:
@@ -71,7 +80,12 @@ def synthetic_judgements(dim: Dimension, n_items: int, n_raters: int, rng: np.ra
         centre, spread = low + (dim.n_values - 1) / 2, (dim.n_values - 1) / 4
         data = np.clip(np.round(centre + spread * latent), low, low + dim.n_values - 1)
         clip = truth + rng.normal(0, 0.8, n_items)
-    data[rng.random(shape) < 0.25] = np.nan
+    if per_item is None:
+        data[rng.random(shape) < 0.25] = np.nan
+    else:
+        judged = np.zeros(shape, dtype=bool)
+        np.put_along_axis(judged, np.argsort(rng.random(shape), axis=0)[:per_item], True, axis=0)
+        data[~judged] = np.nan
     return data, truth, clip
 
 
@@ -111,6 +125,25 @@ def report_statistics(dim: Dimension, data, truth, clip, n_boot: int, seed: int)
     clip_seat = stats.model_leave_one_out_agreement(data, clip_output, dim.level, seed=seed)
     figures["ceiling"] = stats.human_ceiling(figures["leave_one_out"], clip_seat)
     return figures
+
+
+def report_table(label: str, dims, judgements, n_boot: int, seed: int) -> float:
+    """Time every figure of one report, dimension by dimension, printing a row each; the total seconds."""
+    print(f"\nFull report statistics, {label}, per dimension")
+    print(f"{'dimension':<10} {'level':<9} {'V':>2} {'alpha':>7}  {'95% CI':<17} {'ceiling pct':>11} {'seconds':>8}")
+    total = 0.0
+    for dim, (data, truth, clip) in zip(dims, judgements):
+        start = time.perf_counter()
+        figures = report_statistics(dim, data, truth, clip, n_boot, seed)
+        elapsed = time.perf_counter() - start
+        total += elapsed
+        a, (low, high) = figures["alpha"]["value"], figures["alpha"]["ci"]
+        n_values = len(stats.unit_value_counts(data)[1])
+        print(
+            f"{dim.name:<10} {dim.level:<9} {n_values:>2} {a:7.4f}  [{low:.4f}, {high:.4f}] "
+            f"{figures['ceiling']['percentile']:11.1f} {elapsed:8.2f}"
+        )
+    return total
 
 
 def best_time(function, repeats: int = REPEATS):
@@ -178,11 +211,15 @@ def parse_args(argv):
     parser.add_argument("--loop", type=int, default=20, help="resamples timed in the krippendorff.alpha loop")
     parser.add_argument("--crowd", type=int, default=600, help="people in the pairwise-kappa comparison")
     parser.add_argument("--crowd-loop", type=int, default=80, help="of them, how many in the per-pair loop")
+    parser.add_argument("--large-raters", type=int, default=1_000, help="the large study's annotators (0: skip it)")
+    parser.add_argument("--large-items", type=int, default=2_000, help="the large study's artworks")
+    parser.add_argument("--large-per-item", type=int, default=10, help="judgements per artwork in the large study")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="2,000 items, 200 resamples, 10 looped")
     args = parser.parse_args(argv)
     if args.quick:
         args.items, args.boot, args.loop, args.crowd, args.crowd_loop = 2_000, 200, 10, 200, 40
+        args.large_raters, args.large_items = 200, 400
     return args
 
 
@@ -199,22 +236,21 @@ def main(argv=None) -> int:
         f"krippendorff {version('krippendorff')}, {os.cpu_count()} CPUs"
     )
     judgements = [synthetic_judgements(dim, args.items, args.raters, rng) for dim in dims]
-
-    print("\nFull report statistics, per dimension")
-    print(f"{'dimension':<10} {'level':<9} {'V':>2} {'alpha':>7}  {'95% CI':<17} {'ceiling pct':>11} {'seconds':>8}")
-    total = 0.0
-    for dim, (data, truth, clip) in zip(dims, judgements):
-        start = time.perf_counter()
-        figures = report_statistics(dim, data, truth, clip, args.boot, args.seed)
-        elapsed = time.perf_counter() - start
-        total += elapsed
-        a, (low, high) = figures["alpha"]["value"], figures["alpha"]["ci"]
-        n_values = len(stats.unit_value_counts(data)[1])
-        print(
-            f"{dim.name:<10} {dim.level:<9} {n_values:>2} {a:7.4f}  [{low:.4f}, {high:.4f}] "
-            f"{figures['ceiling']['percentile']:11.1f} {elapsed:8.2f}"
-        )
-    print(f"Total for one report: {total:.2f} s")
+    total = report_table(f"{args.items:,} items x {args.raters} annotators", dims, judgements, args.boot, args.seed)
+    print(f"Total for one report: {total:.2f} s (target < {TARGET_REPORT_S:.0f} s: "
+          f"{'met' if total < TARGET_REPORT_S else 'NOT met'})")
+    if args.large_raters:
+        large = [synthetic_judgements(dim, args.large_items, args.large_raters, rng, per_item=args.large_per_item)
+                 for dim in dims]
+        label = (f"{args.large_raters:,} annotators x {args.large_items:,} items, "
+                 f"{args.large_per_item} judgements per item")
+        large_total = report_table(label, dims, large, args.boot, args.seed)
+        del large
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB (Linux)
+        print(f"Total for one report: {large_total:.2f} s (target < {TARGET_LARGE_S:.0f} s: "
+              f"{'met' if large_total < TARGET_LARGE_S else 'NOT met'}); peak memory of this process so far "
+              f"{peak:.2f} GiB (target < {TARGET_LARGE_GIB:.0f} GiB: "
+              f"{'met' if peak < TARGET_LARGE_GIB else 'NOT met'})")
 
     print(
         f"\nAlpha bootstrap per resample: vectorised ({args.boot} resamples) vs krippendorff.alpha loop "

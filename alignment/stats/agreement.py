@@ -81,12 +81,27 @@ def cohen_kappa(
     Reference: Cohen (1960), Educational and Psychological Measurement 20(1); Cohen (1968) for
     weighted kappa; Artstein & Poesio (2008), Computational Linguistics 34(4).
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    both = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[both], b[both]
-    if np.unique(np.concatenate([a, b])).size < 2:
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    both = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[both], y[both]
+    codes, code_of = np.unique(np.concatenate([x, y]), return_inverse=True)
+    if codes.size < 2:
         return float("nan")  # one label only: p_e = 1 and kappa is undefined
-    return float(cohen_kappa_score(a, b, labels=labels, weights=weights, replace_undefined_by=np.nan))
+    if labels is None and weights is None:
+        return _kappa_unweighted(code_of[: x.size], code_of[x.size:], codes.size)
+    return float(cohen_kappa_score(x, y, labels=labels, weights=weights, replace_undefined_by=np.nan))
+
+
+def _kappa_unweighted(a: NDArray[np.intp], b: NDArray[np.intp], k: int) -> float:
+    """``cohen_kappa_score``'s own arithmetic on label codes 0..k-1 (the same float operations, so the
+    same value to the last bit), without its input validation: that costs 5 ms a call, and the
+    leave-one-out ceiling calls kappa once per rater (a crowd of 1,000 people: 2,000 calls)."""
+    confusion = np.bincount(a * k + b, minlength=k * k).reshape(k, k).astype(float)
+    sum0, sum1 = confusion.sum(axis=0), confusion.sum(axis=1)
+    expected = np.outer(sum0, sum1) / np.sum(sum0)
+    w_mat = np.ones((k, k))
+    w_mat.flat[:: k + 1] = 0
+    return float(1 - np.sum(w_mat * confusion) / np.sum(w_mat * expected))
 
 
 def pairwise_cohen_kappa(data: ArrayLike, min_overlap: int = 2) -> float:
