@@ -28,7 +28,7 @@ def study_rows(study: Study) -> StudyRows:
     for p in participants.values():
         p["expertise"] = p["expertise"] if isinstance(p["expertise"], dict) else {}
     judgements = list(Judgement.objects.filter(dimension__study=study).values(
-        "participant_id", "artwork_id", "dimension_id", "session_id", "value", "response_ms"))
+        "participant_id", "artwork_id", "dimension_id", "session_id", "value", "response_ms", "created_at"))
     experts = list(ExpertLabel.objects.filter(dimension__study=study).values(
         "artwork_id", "dimension_id", "value", "is_gold"))
     predictions = list(Prediction.objects.filter(dimension__study=study).values(

@@ -14,11 +14,13 @@ from annotations.exclusions import ExclusionRules, exclusions_decide
 from .rows import StudyRows
 
 
-def exclusions_apply(rows: StudyRows, rules: ExclusionRules, rules_from: str) -> tuple[dict, dict, set[int]]:
+def exclusions_apply(rows: StudyRows, rules: ExclusionRules, rules_from: str,
+                     competence: dict[int, float] | None = None) -> tuple[dict, dict, set[int]]:
     """(exclusions section, attention_checks section, excluded participant ids) of the loaded rows;
-    `rules_from` says where the rules' parameters came from ("study" or "report options")."""
+    `rules_from` says where the rules' parameters came from ("study" or "report options");
+    `competence` feeds the low_competence rule (`report_competence.participants_competence`)."""
     people = rows.participants
-    decided = exclusions_decide(people, rows.judgements, rows.attention_checks, rules)
+    decided = exclusions_decide(people, rows.judgements, rows.attention_checks, rules, competence)
     excluded = {pid for pid, d in decided.items() if d.excluded}
     listed = [{"participant": d.participant, "rules": list(d.rules), "reasons": list(d.reasons),
                "n_judgements": d.n_judgements, "median_response_ms": d.median_response_ms,

@@ -25,6 +25,7 @@ from .coding import dimension_arrays
 from .loader import comparative_rows, study_dimensions, study_rows
 from .models import Report
 from .report_comparative import comparative_sections
+from .report_competence import competence_methods, competence_options, crowd_sections, participants_competence
 from .report_exclusions import exclusions_apply
 from .report_figures import TIES_SEED, json_ready
 from .report_sections import dimension_report, inputs_section
@@ -69,19 +70,24 @@ def report_build(study: Study, options: ReportOptions = ReportOptions(), progres
         raise NothingToReport(
             f"study {study.slug!r} has no judgements and no aggregated human shares: import judgements "
             "(import_judgements) or artworks whose metadata holds a dimension's human_share_field")
-    exclusions, attention, excluded = exclusions_apply(rows, rules,
-                                                       "study" if rules == study_rules else "report options")
+    competence = participants_competence(dims, rows, rules)  # None unless the study has a competence rule
+    rules_from = "study" if rules == study_rules else "report options"
+    exclusions, attention, excluded = exclusions_apply(rows, rules, rules_from, competence)
+    methods = competence_methods(study.extra, rules)
     inputs = inputs_section(rows, dims, excluded, seed=options.seed, n_boot=options.n_boot)
     rows = rows.without(excluded)
     sections = {}
     for number, dim in enumerate((d for d in dims.values() if d.kind not in COMPARATIVE_KINDS), start=1):
         say(f"dimension {number}/{len(dims)}: {dim.key}")
-        sections[dim.key] = dimension_report(dimension_arrays(dim, rows), rows.models, n_boot=options.n_boot,
+        arrays = dimension_arrays(dim, rows)
+        sections[dim.key] = dimension_report(arrays, rows.models, n_boot=options.n_boot,
                                              seed=options.seed, min_stratum_items=options.min_stratum_items)
+        sections[dim.key] |= crowd_sections(dim, arrays, rows, methods, seed=options.seed)
     report = {
         "schema": SCHEMA,
         "study": {"slug": study.slug, "title": study.title},
-        "options": asdict(options) | {"ci_level": 0.95, "ties": "random", "ties_seed": TIES_SEED},
+        "options": asdict(options) | {"ci_level": 0.95, "ties": "random", "ties_seed": TIES_SEED}
+        | competence_options(rules, exclusions),
         "inputs": inputs,
         "exclusions": exclusions,
         "attention_checks": attention,

@@ -5,6 +5,7 @@ instances. Types only: no Django, no queries.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypedDict
 
 ARTWORK_STRATA = ("origin", "style", "period", "generator")  # the artwork fields a report stratifies by
@@ -35,6 +36,7 @@ class JudgementRow(TypedDict):
     session_id: int | None
     value: Any
     response_ms: int | None
+    created_at: datetime  # when it was answered (or imported): the order of a participant's artworks
 
 
 class ExpertRow(TypedDict):
