@@ -10,8 +10,18 @@ from alignment.models import Report
 from alignment.render_report import report_csv, report_html
 from alignment.reports import NothingToReport, ReportOptions, report_build, report_create, report_json
 from annotations.imports import judgements_import
-from annotations.models import Artwork, Assignment, AttentionCheck, ExpertLabel, Judgement, Participant, Session
+from annotations.models import (
+    Artwork,
+    Assignment,
+    AttentionCheck,
+    ExpertLabel,
+    Judgement,
+    Participant,
+    Session,
+    Study,
+)
 from clipworker.models import Prediction
+from tests.conftest import perception_study
 from tests.factories import write_csv
 from tests.researcher_cast import STAND_IN, judgement_rows, probs_around, stand_in_predictions, truths
 
@@ -19,11 +29,14 @@ FAST = ReportOptions(n_boot=200, min_stratum_items=6)
 PEOPLE = [f"p{i:02d}" for i in range(1, 9)]
 
 
-@pytest.fixture
-def aligned_study(study, tmp_path):
+@pytest.fixture(scope="module")
+def aligned(module_db, tmp_path_factory) -> int:
     """24 artworks (12 human, 12 AI from two generators), 8 people (two backgrounds) plus one flagged
     and one too-fast participant on every dimension, expert style labels, AI-Pastiche-like shares
-    for origin, and a stand-in CLIP's zero-shot predictions (plus a probe for origin)."""
+    for origin, and a stand-in CLIP's zero-shot predictions (plus a probe for origin): built once for
+    the module (module_db), each test's changes rolled back."""
+    study = perception_study("reported")
+    tmp_path = tmp_path_factory.mktemp("reports")
     rng = np.random.default_rng(7)
     truth = truths(study, 24, rng)
     Artwork.objects.bulk_create(
@@ -46,7 +59,18 @@ def aligned_study(study, tmp_path):
     Prediction.objects.bulk_create(
         Prediction(artwork=by_id[art], dimension=origin, model_name=STAND_IN, revision="r1", method="probe",
                    probs=probs, label=max(probs, key=probs.get), prompts_hash="b" * 64) for art, probs in probes)
-    return study
+    return study.pk
+
+
+@pytest.fixture
+def aligned_study(aligned, db):
+    return Study.objects.get(pk=aligned)
+
+
+@pytest.fixture(scope="module")
+def fast_report(aligned, module_db) -> dict:
+    """The study's report with FAST options, built once for the tests that only read it."""
+    return report_build(Study.objects.get(pk=aligned), FAST)
 
 
 def _differences(a, b, path=""):
@@ -60,8 +84,8 @@ def _differences(a, b, path=""):
         yield path
 
 
-def test_report_of_a_study_with_judgements_and_predictions_shows_every_section(aligned_study):
-    report = report_build(aligned_study, FAST)
+def test_report_of_a_study_with_judgements_and_predictions_shows_every_section(aligned_study, fast_report):
+    report = fast_report
     assert set(report) == {"schema", "study", "options", "inputs", "exclusions", "attention_checks", "dimensions"}
     assert list(report["dimensions"]) == ["content", "scene", "style", "period", "deformation", "origin", "aesthetic"]
     for key, dim in report["dimensions"].items():
@@ -104,27 +128,28 @@ def test_report_of_a_study_with_judgements_and_predictions_shows_every_section(a
     assert set(content["models"][STAND_IN]["tags"]) == set(content["humans"]["tags"])
 
 
-def test_multi_label_alpha_is_the_mean_of_the_tags_alphas(aligned_study):
-    content = report_build(aligned_study, FAST)["dimensions"]["content"]["humans"]
+def test_multi_label_alpha_is_the_mean_of_the_tags_alphas(fast_report):
+    content = fast_report["dimensions"]["content"]["humans"]
     tags = [t["alpha"]["value"] for t in content["tags"].values() if t["alpha"]["value"] is not None]
     assert content["alpha"]["value"] == pytest.approx(np.mean(tags))
     assert content["alpha"]["ci"][0] < content["alpha"]["value"] < content["alpha"]["ci"][1]
 
 
-def test_rerunning_with_the_same_seed_gives_identical_json(aligned_study):
-    assert report_json(report_build(aligned_study, FAST)) == report_json(report_build(aligned_study, FAST))
+def test_rerunning_with_the_same_seed_gives_identical_json(aligned_study, fast_report):
+    assert report_json(report_build(aligned_study, FAST)) == report_json(fast_report)
 
 
-def test_another_seed_changes_only_interval_bounds(aligned_study):
-    first = report_build(aligned_study, FAST)
+def test_another_seed_changes_only_interval_bounds(aligned_study, fast_report):
+    first = fast_report
     second = report_build(aligned_study, ReportOptions(seed=99, n_boot=200, min_stratum_items=6))
     changed = list(_differences(first, second))
     assert changed and all(p.endswith((".ci[0]", ".ci[1]")) or p in (".options.seed", ".inputs.seed") for p in changed)
     assert any(".ci[" in p for p in changed)
 
 
-def test_excluded_and_too_fast_participants_are_listed_and_their_judgements_do_not_count(aligned_study):
-    report = report_build(aligned_study, FAST)
+def test_excluded_and_too_fast_participants_are_listed_and_their_judgements_do_not_count(aligned_study,
+                                                                                       fast_report):
+    report = fast_report
     listed = {p["participant"]: p for p in report["exclusions"]["participants"]}
     assert set(listed) == {"flagged", "speedy"}
     assert listed["flagged"]["rules"] == ["flagged"] and listed["flagged"]["reasons"] == ["failed consent check"]
@@ -177,8 +202,8 @@ def test_failed_attention_checks_are_counted_and_can_exclude(aligned_study):
     assert report["dimensions"]["style"]["humans"]["n_participants"] == 7
 
 
-def test_the_report_records_its_inputs(aligned_study):
-    inputs = report_build(aligned_study, FAST)["inputs"]
+def test_the_report_records_its_inputs(aligned_study, fast_report):
+    inputs = fast_report["inputs"]
     assert inputs["judgements"]["count"] == Judgement.objects.filter(dimension__study=aligned_study).count()
     assert len(inputs["judgements"]["sha256"]) == 64 and (inputs["seed"], inputs["n_boot"]) == (0, 200)
     assert {m["key"] for m in inputs["models"]} == {STAND_IN, f"{STAND_IN} (probe)"}
@@ -194,11 +219,11 @@ def test_a_changed_judgement_changes_the_judgement_hash(aligned_study):
     assert report_build(aligned_study, ReportOptions(n_boot=20))["inputs"]["judgements"]["sha256"] != before
 
 
-def test_the_report_is_stored_with_its_json_and_inputs(aligned_study):
+def test_the_report_is_stored_with_its_json_and_inputs(aligned_study, fast_report):
     report = report_create(aligned_study, FAST)
     stored = Report.objects.get(pk=report.pk)
     assert stored.study == aligned_study and (stored.seed, stored.n_boot) == (0, 200)
-    assert stored.content_json == report_json(report_build(aligned_study, FAST))
+    assert stored.content_json == report_json(fast_report)
     assert stored.content_sha256 == hashlib.sha256(stored.content_json.encode("utf-8")).hexdigest()
     assert stored.inputs == stored.content["inputs"] and list(stored.content)[0] == "schema"
     assert "created_at" not in stored.content_json
@@ -215,8 +240,8 @@ def test_a_study_without_judgements_or_shares_has_nothing_to_report(study):
         report_build(study)
 
 
-def test_csv_and_html_of_a_full_report_show_models_shares_and_strata(aligned_study):
-    content = report_build(aligned_study, FAST)
+def test_csv_and_html_of_a_full_report_show_models_shares_and_strata(fast_report):
+    content = fast_report
     rows = [line.split(",") for line in report_csv(content).splitlines()[1:]]
     sections = {(row[0], row[1]) for row in rows}
     assert {("style", "humans"), ("style", "models"), ("style", "strata"), ("origin", "shares")} <= sections
