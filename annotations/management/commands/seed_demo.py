@@ -3,6 +3,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from annotations.comparative_demo import SPEC as COMPARATIVE_SPEC
+from annotations.comparative_demo import demo_comparative_write, demo_manifest_for_comparative
+from annotations.comparative_import import judgements_file_import
 from annotations.demo import demo_judgements_write, demo_set_write
 from annotations.imports import artworks_import, judgements_import
 from annotations.models import Study
@@ -26,19 +29,24 @@ class Command(BaseCommand):
             self.stdout.write(f"study {slug!r} already exists; left as it is")
         else:
             self._seed(slug)
+            self._seed_comparative(f"{slug}-compare")
             if not options["no_clip"]:
                 # Runs in-process (eager Celery) in the embedded default, on a queue with a broker.
-                call_command("run_clip", slug, "--model", STAND_IN, stdout=self.stdout, stderr=self.stderr)
-                report = settings.VAR_DIR / f"{slug}-report.html"
-                call_command("alignment_report", slug, "--format", "html", "--out", str(report),
-                             stdout=self.stdout, stderr=self.stderr)
+                for seeded in (slug, f"{slug}-compare"):
+                    call_command("run_clip", seeded, "--model", STAND_IN, stdout=self.stdout, stderr=self.stderr)
+                    report = settings.VAR_DIR / f"{seeded}-report.html"
+                    call_command("alignment_report", seeded, "--format", "html", "--out", str(report),
+                                 stdout=self.stdout, stderr=self.stderr)
         if settings.DEBUG:
             self._demo_researcher(slug)
+            self._demo_researcher(f"{slug}-compare")
         host = options["host"].rstrip("/")
         self.stdout.write(self.style.SUCCESS("\nArtAlign demo is ready. Open:"))
         self.stdout.write(f"  {host}/studies/{slug}/          the demo study (researcher login: demo / demo)")
         self.stdout.write(f"  {host}/s/{slug}/?PROLIFIC_PID=demo-participant&STUDY_ID=demo&SESSION_ID=1"
                           "   a participant's session")
+        self.stdout.write(f"  {host}/studies/{slug}-compare/  its comparative part (pairwise and odd-one-out trials);"
+                          f" a participant: {host}/s/{slug}-compare/?participant=demo-participant")
         self.stdout.write(f"  {host}/admin/                 Django admin (same login)")
         self.stdout.write(f"  report: {settings.VAR_DIR / f'{slug}-report.html'}"
                           " (stand-in CLIP: its figures mean nothing)")
@@ -56,6 +64,20 @@ class Command(BaseCommand):
         study.save(update_fields=["status"])
         self.stdout.write(f"created study {slug!r}: {result.created} synthetic artworks,"
                           f" {judged.created} simulated judgements")
+
+    def _seed_comparative(self, slug: str) -> None:
+        """The demo's comparative part (annotations.comparative_demo): the same images, simulated trials."""
+        if Study.objects.filter(slug=slug).exists():
+            return
+        folder = settings.VAR_DIR / "demo-set"
+        study = study_create(dict(COMPARATIVE_SPEC), slug)
+        artworks_import(study, demo_manifest_for_comparative(folder / "manifest.csv", folder / "manifest-compare.csv"),
+                        images=folder)
+        answers = demo_comparative_write(folder / "comparative_judgements.csv", folder / "manifest.csv")
+        imported = judgements_file_import(study, answers)
+        study.status = Study.Status.OPEN
+        study.save(update_fields=["status"])
+        self.stdout.write(f"created study {slug!r}: the same artworks, {imported.created} simulated trial answers")
 
     def _demo_researcher(self, slug: str) -> None:
         # Only in DEBUG (the embedded demo): a known login is fine on localhost, never in production.
