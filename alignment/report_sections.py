@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 
 from .arrays import DimensionArrays, SubDimension
+from .report_calibration import calibration_section
 from .report_figures import (
     humans_figures,
     humans_vs_experts,
@@ -111,6 +112,7 @@ def dimension_report(arrays: DimensionArrays, model_meta: dict[str, dict], *, n_
         "strata": strata,
         "truth": truth_section(subs[0], n_boot=n_boot, seed=seed) if arrays.kind != "multi" else None,
         "held_out": held_out_section(arrays, model_meta, n_boot=n_boot, seed=seed),
+        "calibration": calibration_section(arrays, n_boot=n_boot, seed=seed),
         "notes": arrays.notes,
     }
 

@@ -3,6 +3,7 @@ import hashlib
 import io
 import json
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -49,6 +50,10 @@ def imported(module_db, tmp_path_factory):
     preds = _predictions(tmp_path, _good_rows())
     out = io.StringIO()
     call_command("import_predictions", study.slug, str(preds), stdout=out)
+    exact = [f"exact-shares,{art},origin,{label},{p}" for i, art in enumerate(ARTWORKS)
+             for label, p in (("ai", (i % 5 + 1) / 5), ("human", 1 - (i % 5 + 1) / 5))]
+    call_command("import_predictions", study.slug, str(_predictions(tmp_path, exact, name="exact.csv")),
+                 stdout=io.StringIO())
     report = tmp_path / "report.json"
     call_command("alignment_report", study.slug, "--format", "json", "--out", str(report), "--bootstrap", "200",
                  stdout=io.StringIO())
@@ -58,9 +63,9 @@ def imported(module_db, tmp_path_factory):
 def test_imported_predictions_are_stored_with_the_files_sha256(imported, db):
     study, preds, out, _ = imported
     assert "predictions: 16 imported" in out
-    stored = Prediction.objects.filter(dimension__study=study)
+    stored = Prediction.objects.filter(dimension__study=study, model_name="judge-llm")
     assert stored.count() == 16 and set(stored.values_list("method", flat=True)) == {"imported"}
-    source = PredictionImport.objects.get(study=study)
+    source = PredictionImport.objects.get(study=study, model_name="judge-llm")
     assert source.sha256 == hashlib.sha256(preds.read_bytes()).hexdigest()
     a3 = stored.get(artwork__external_id="a3", dimension__key="origin")
     assert a3.probs == pytest.approx({"ai": 0.77, "human": 0.23}) and a3.label == "ai"
@@ -82,6 +87,20 @@ def test_a_study_of_imported_judgements_gets_the_imported_models_figures(importe
     assert "judge-llm" in report["dimensions"]["aesthetic"]["models"]
     described = {m["key"]: m for m in report["inputs"]["models"]}
     assert described["judge-llm"]["imported_from"][0]["sha256"] == sha256
+
+
+def test_a_model_that_outputs_the_vote_shares_is_perfectly_calibrated_in_the_report(imported, db):
+    *_, report = imported
+    calibration = report["dimensions"]["origin"]["calibration"]["models"]["exact-shares"]
+    shares = np.array([(i % 5 + 1) / 5 for i in range(8)])
+    entropy = -np.mean(shares * np.log(shares) + np.where(shares < 1, (1 - shares) * np.log(1 - shares + 1e-300), 0))
+    assert calibration["n"] == 8
+    assert calibration["vs_votes"]["ece"]["value"] == pytest.approx(0.0, abs=1e-12)
+    assert calibration["vs_votes"]["nll"]["value"] == pytest.approx(entropy, abs=1e-9)
+    assert calibration["votes_entropy"] == pytest.approx(entropy, abs=1e-9)
+    assert sum(b["n"] for b in calibration["reliability"]) == 8
+    judge = report["dimensions"]["origin"]["calibration"]["models"]["judge-llm"]
+    assert judge["vs_votes"]["nll"]["value"] > calibration["vs_votes"]["nll"]["value"]
 
 
 BAD = [
