@@ -32,6 +32,7 @@ from annotations.exports import (
 from annotations.models import Study
 from clipworker.exports import PREDICTION_COLUMNS, predictions_rows
 
+from .export_competence import crowd_tables
 from .loader import report_latest
 
 BUNDLE_SCHEMA = "artalign-bundle/1"
@@ -106,6 +107,7 @@ def study_bundle(study: Study) -> ExportFile:
                                 comparative_judgements_csv(study).encode("utf-8"), comparative_count(study),
                                 "comparative answers (pairwise, best-worst, triplet), one row per trial answer;"
                                 " import_judgements reads it"))
+    files += [_csv(*table) for table in crowd_tables(study, report.content if report else None, rules)]
     if report is not None:
         files += [export_file(study, "report-json"), export_file(study, "report-html")]
     manifest = {

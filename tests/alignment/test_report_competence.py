@@ -1,16 +1,21 @@
 """Issue 17's report sections on one simulated study, built once for the module: competence
 (Dawid–Skene, MACE) beside leave-one-out agreement, the posterior as a second reference, the
 competence exclusion rule, order and fatigue effects, ICC and error consistency."""
+import io
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from alignment.reports import report_build
+from alignment.bundle import study_bundle
+from alignment.reports import report_create
 from annotations.imports import judgements_import
 from annotations.models import Artwork
 from annotations.studies import study_create
 from clipworker.models import ClipRun, Prediction
+from tests.conftest import researcher
 from tests.factories import write_csv
 
 LABELS = ["baroque", "impressionism", "cubism", "realism"]
@@ -29,7 +34,7 @@ SPEC = {"title": "Competence", "competence": True, "exclusions": {"too_fast_ms":
 @pytest.fixture(scope="module")
 def built(module_db, tmp_path_factory):
     rng = np.random.default_rng(4)
-    study = study_create(SPEC, "competence")
+    study = study_create(SPEC, "competence", owner=researcher("owner"))
     truth = rng.integers(0, len(LABELS), N_ART)
     beauty = rng.integers(2, 7, N_ART)
     start = datetime(2026, 11, 1, tzinfo=UTC)
@@ -61,7 +66,7 @@ def built(module_db, tmp_path_factory):
         predictions.append(Prediction(run=run, artwork=artwork, dimension=style, model_name="tiny", revision="r1",
                                       probs=dict(zip(LABELS, map(float, p))), label=LABELS[hit], prompts_hash="a" * 64))
     Prediction.objects.bulk_create(predictions)
-    return report_build(study)
+    return report_create(study).content
 
 
 def test_competence_sits_beside_leave_one_out_and_ranks_the_experts_first(built):
@@ -118,3 +123,31 @@ def test_stable_core_is_unchanged(built):
     alpha = built["dimensions"]["style"]["humans"]["alpha"]
     assert set(alpha) >= {"value", "ci", "level"} and alpha["level"] == "nominal"
     assert "tiny" in built["dimensions"]["style"]["models"]
+
+
+def test_dashboard_shows_competence_beside_leave_one_out_the_uncertain_artworks_and_the_flags(built, client):
+    from annotations.models import Study
+
+    study = Study.objects.get(slug="competence")
+    client.force_login(study.owner)
+    html = client.get("/studies/competence/alignment/?dimension=style").content.decode()
+    assert 'id="competence-participants"' in html and "expert-1" in html and 'id="most-uncertain"' in html
+    assert 'id="order-flag"' in html and 'id="error-consistency"' in html
+    assert 'id="icc"' in client.get("/studies/competence/alignment/?dimension=aesthetic").content.decode()
+
+
+def test_bundle_has_the_long_tables_and_competence_and_posterior_per_dimension(built):
+    from annotations.models import Study
+
+    archive = zipfile.ZipFile(io.BytesIO(study_bundle(Study.objects.get(slug="competence")).data))
+    long = pd.read_csv(archive.open("competence/long/style.csv"))
+    assert list(long.columns) == ["task", "worker", "label"] and "spammer" not in set(long["worker"])
+    assert len(long) == N_ART * (len(SKILL) - 1)
+    competence = pd.read_csv(archive.open("competence/competence/style.csv"))
+    assert list(competence.columns) == ["participant", "n_artworks", "leave_one_out", "dawid_skene", "mace"]
+    posterior = pd.read_csv(archive.open("competence/posterior/style.csv"))
+    assert len(posterior) == N_ART and np.allclose(posterior.filter(like="p_").sum(axis=1), 1)
+    assert "competence/competence/aesthetic.csv" not in archive.namelist()
+    ratings = pd.read_csv(archive.open("competence/long/aesthetic.csv"))
+    import pingouin as pg  # reads the tidy table without reshaping
+    assert pg.intraclass_corr(ratings, targets="task", raters="worker", ratings="label").shape[0] == 6
