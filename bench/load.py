@@ -1,7 +1,8 @@
 """Load benchmark of the annotator site: simulated participants run whole sessions over HTTP.
 
     .venv/bin/python -m bench.load [--annotators 50] [--duration 30] [--pause 0]
-        [--artworks 200] [--workers 4] [--threads 1] [--images] [--url http://127.0.0.1:8000] [--keep]
+        [--artworks 200] [--workers 4] [--threads 1] [--no-images] [--image-dir DIR|none]
+        [--url http://127.0.0.1:8000] [--keep]
 
 Needs DATABASE_URL pointing at a PostgreSQL database it may write to (use a scratch one: the
 benchmark migrates it, adds a study `loadbench-<time>` and deletes that study afterwards unless
@@ -10,13 +11,18 @@ off, static files collected into a temporary folder, plain HTTP since it is loop
 --url, a server on the same database. Each simulated annotator opens the study's link with Prolific's
 parameters, consents, reads the instructions, answers the questionnaire, then judges artwork after
 artwork with the POST the judging page's script sends (every dimension of one artwork per request;
-attention checks answered as instructed), then starts over as a new participant. Before each POST
+attention checks answered as instructed), then starts over as a new participant. As a browser does,
+it fetches each artwork's display image (the session's WebP derivative, served under the assignment's
+id) before answering; the artworks' images are the real paintings of ../shared/artworks/images (up
+to 768 px, re-encoded as derivatives by the same code as an import), used in turn. Before each POST
 (each step and each submission) it waits a random pause (exponential, mean --pause seconds; 0:
 none), and with a pause the annotators arrive spread over the first --pause seconds. It stops
 itself after --duration seconds: no new request starts after that, and requests in flight finish.
 
-It prints submissions and judgements per second, the submission request's latency percentiles and
-errors, then reads the database: every judgement acknowledged (2xx) is stored, nothing else is,
+It prints submissions and judgements per second, each request kind's latency percentiles (entry,
+steps, the judging page, image, submission, completion) and errors, the SQL statements each kind
+costs (one more session sent in this process after the run, with the server's settings), then reads
+the database: every judgement acknowledged (2xx) is stored, nothing else is,
 there is no duplicate, no participant had an artwork twice, and artwork loads (judged or held)
 differ by at most one. The exit status is 1 if any of these fails, or if any request failed.
 
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import html
 import io
 import os
@@ -58,9 +65,18 @@ REDIRECT_RE = re.compile(r'data-redirect="([^"]+)"')
 
 
 # The client ------------------------------------------------------------------------------------------
+# What a browser asks for, in the order a participant meets it: the study link, the consent and
+# instructions steps (each a POST and the redirect's GET), the questionnaire's POST whose redirect
+# shows the judging page with the first artwork, each artwork's display image, each submission
+# (answered with the next item's fragment), and the completion page.
+KINDS = ("entry", "step", "judging page", "image", "submission", "completion")
+
+
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)  # seconds, accepted submissions only
+    kinds: dict[str, list[float]] = field(default_factory=lambda: {kind: [] for kind in KINDS})  # seconds, 2xx
+    image_bytes: int = 0
     artworks: int = 0  # accepted submissions of an artwork (not attention checks)
     checks: int = 0
     judgements: int = 0
@@ -147,8 +163,9 @@ class Annotator:
             await asyncio.sleep(delay)
         return self._time_left()
 
-    async def _other(self, http, method: str, url: str, **kwargs) -> str | None:
+    async def _other(self, http, kind: str, method: str, url: str, **kwargs) -> str | None:
         self.tally.other_requests += 1
+        started = time.perf_counter()
         try:
             async with http.request(method, url, **kwargs) as response:
                 body = await response.read()  # an image, or a page
@@ -157,11 +174,18 @@ class Annotator:
                     # What the page asks a person to do when many start at once: reload shortly.
                     self.tally.busy_reloads += 1
                     await asyncio.sleep(self.rng.uniform(1, 3))
-                    return await self._other(http, "GET", str(response.url))
+                    return await self._other(http, kind, "GET", str(response.url))
                 if response.status >= 400:
                     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()
-                    self.tally.other_errors[f"{method} {response.status}: {text[:100]}"] += 1
+                    self.tally.other_errors[f"{kind}: {method} {response.status}: {text[:100]}"] += 1
                     return None
+                self.tally.kinds[kind].append(time.perf_counter() - started)
+                if kind == "image":
+                    if not response.content_type.startswith("image/") or not body:
+                        self.tally.other_errors[f"image: {response.content_type}, {len(body)} bytes"] += 1
+                        return None
+                    self.tally.image_bytes += len(body)
+                    return "image"
                 return text
         except (TimeoutError, OSError, self._client_errors) as exc:
             self.tally.other_errors[f"{method} {type(exc).__name__}"] += 1
@@ -183,7 +207,7 @@ class Annotator:
 
     async def _session(self, http, participant: str) -> None:
         entry = f"{self.base}/s/{self.slug}/"
-        page = await self._other(http, "GET", entry, params={
+        page = await self._other(http, "entry", "GET", entry, params={
             "PROLIFIC_PID": participant, "STUDY_ID": "loadbench", "SESSION_ID": f"s-{participant}"})
         if page is None:
             return
@@ -193,13 +217,15 @@ class Annotator:
             if not await self._wait():  # a person reads each page first
                 return
             csrf = CSRF_RE.search(page)
-            page = await self._other(http, "POST", f"{entry}{step}/",
+            page = await self._other(http, "judging page" if step == "questionnaire" else "step", "POST",
+                                     f"{entry}{step}/",
                                      data={**data, "csrfmiddlewaretoken": csrf.group(1) if csrf else ""})
             if page is None:
                 return
         judge = f"{entry}judge/"
         while (item := item_parse(page, self.rng)) is not None:
-            if self.images and item.image and await self._other(http, "GET", f"{self.base}{item.image}") is None:
+            if self.images and item.image and await self._other(http, "image", "GET",
+                                                                f"{self.base}{item.image}") is None:
                 return
             if not await self._wait():
                 return
@@ -216,6 +242,7 @@ class Annotator:
                 self.tally.errors[f"HTTP {status}: {page[:80]}"] += 1
                 return
             self.tally.latencies.append(time.perf_counter() - started)
+            self.tally.kinds["submission"].append(self.tally.latencies[-1])
             if item.is_check:
                 self.tally.checks += 1
             else:
@@ -224,7 +251,7 @@ class Annotator:
                 self.tally.accepted.add((participant, item.artwork))
         redirect = REDIRECT_RE.search(page)
         if redirect and self._time_left():
-            done = await self._other(http, "GET", f"{self.base}{html.unescape(redirect.group(1))}")
+            done = await self._other(http, "completion", "GET", f"{self.base}{html.unescape(redirect.group(1))}")
             if done is not None and 'id="completion-code"' in done:
                 self.tally.sessions_completed += 1
 
@@ -322,12 +349,48 @@ def server_settle(process: subprocess.Popen, workers: int, timeout: float = 60) 
         time.sleep(0.5)
 
 
-# The study ------------------------------------------------------------------------------------------
-def study_make(artworks: int, items: int):
-    """An open study from the template with `artworks` tiny generated images."""
-    from django.core.files.base import ContentFile
-    from PIL import Image
+def server_warm(base: str, slug: str, requests: int) -> None:
+    """A few requests for the study's page before the clock starts, so that each worker's first
+    request (URLs, templates and code loaded on first use) is not counted: the link without a
+    participant id, which answers 400 "who are you?" and writes nothing."""
+    import urllib.error
+    import urllib.request
 
+    for _ in range(requests):
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{base}/s/{slug}/", timeout=30).close()
+
+
+# The study ------------------------------------------------------------------------------------------
+SHARED_ARTWORKS = Path(__file__).resolve().parents[2] / "shared" / "artworks" / "images"
+
+
+def image_sources(folder: Path | None) -> list[tuple[str, bytes]]:
+    """(name, bytes) of the real paintings in `folder` (JPEG, PNG or WebP), or, without a folder, small
+    generated images (--image-dir none: the cost of the path without real image sizes)."""
+    if folder is None:
+        from PIL import Image
+
+        rng = random.Random(0)
+        made = []
+        for i in range(16):
+            buffer = io.BytesIO()
+            Image.new("RGB", (48, 36), tuple(rng.randrange(256) for _ in range(3))).save(buffer, "PNG")
+            made.append((f"generated-{i:02d}.png", buffer.getvalue()))
+        return made
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
+    if not files:
+        raise SystemExit(f"no images (.jpg, .png, .webp) in {folder}")
+    return [(p.name, p.read_bytes()) for p in files]
+
+
+def study_make(artworks: int, items: int, sources: list[tuple[str, bytes]]):
+    """An open study from the template with `artworks` artworks, their images taken in turn from
+    `sources`, each with its display derivative and thumbnail made as an import makes them (an image
+    used by several artworks is re-encoded once: derivatives are stored by content)."""
+    from django.core.files.base import ContentFile
+
+    from annotations.derivatives import artwork_derivatives_attach
     from annotations.models import Artwork, Study
     from annotations.studies import study_create, study_template_load
 
@@ -335,12 +398,15 @@ def study_make(artworks: int, items: int):
     study = study_create(study_template_load("clip-art-perception"), slug, template="clip-art-perception")
     Study.objects.filter(pk=study.pk).update(status=Study.Status.OPEN, items_per_session=items,
                                              completion_code="BENCH", title="Load benchmark")
-    rng = random.Random(0)
+    derived: dict[int, tuple[str, str]] = {}  # source -> (display image, thumbnail) names
     for i in range(artworks):
-        buffer = io.BytesIO()
-        Image.new("RGB", (48, 36), tuple(rng.randrange(256) for _ in range(3))).save(buffer, "PNG")
+        name, data = sources[i % len(sources)]
         artwork = Artwork(study=study, external_id=f"bench-{i:04d}", title=f"Bench {i}")
-        artwork.image.save(f"bench-{i:04d}.png", ContentFile(buffer.getvalue()), save=False)
+        artwork.image.save(f"bench-{i:04d}{Path(name).suffix.lower()}", ContentFile(data), save=False)
+        if i % len(sources) not in derived:
+            artwork_derivatives_attach(artwork, data)
+            derived[i % len(sources)] = (artwork.display_image.name, artwork.thumbnail.name)
+        artwork.display_image.name, artwork.thumbnail.name = derived[i % len(sources)]
         artwork.save()
     study.refresh_from_db()
     return study
@@ -377,6 +443,46 @@ def study_verify(study, tally: Tally) -> list[tuple[str, bool]]:
     ]
 
 
+def queries_per_request(slug: str) -> str:
+    """SQL statements per request kind over one participant's whole session, sent in this process
+    through Django's test client with the server's settings (after the timed run, so that it counts
+    nothing of it): what each request costs the database, independent of load."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    counts: dict[str, list[int]] = {kind: [] for kind in KINDS}
+
+    def call(kind: str, method: str, url: str, data=None, **extra):
+        with CaptureQueriesContext(connection) as queries:
+            response = getattr(client, method)(url, data, **extra)
+        counts[kind].append(len(queries))
+        return response.content.decode("utf-8", "replace") if response["Content-Type"].startswith("text/") else ""
+
+    entry, rng = f"/s/{slug}/", random.Random(-1)
+    page = call("entry", "get", entry, {"PROLIFIC_PID": "bench-queries", "STUDY_ID": "loadbench",
+                                        "SESSION_ID": "s-bench-queries"})
+    for step, data in (("consent", {"choice": "agree"}), ("instructions", {}),
+                       ("questionnaire", {"q-art_training": "some", "q-museum_visits": "yearly"})):
+        page = call("judging page" if step == "questionnaire" else "step", "post", f"{entry}{step}/", data,
+                    follow=True)
+    while (item := item_parse(page, rng)) is not None:
+        if item.image:
+            call("image", "get", item.image)
+        page = call("submission", "post", f"{entry}judge/", item.form, HTTP_X_REQUESTED_WITH="fetch")
+    if redirect := REDIRECT_RE.search(page):
+        call("completion", "get", html.unescape(redirect.group(1)))
+    connection.close()
+    parts = []
+    for kind, numbers in counts.items():
+        if numbers:
+            low, high = min(numbers), max(numbers)
+            parts.append(f"{kind} {low}" if low == high else
+                         f"{kind} {low}-{high} (mean {statistics.fmean(numbers):.1f})")
+    return "SQL statements per request (one whole session, in this process): " + ", ".join(parts)
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -384,23 +490,35 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def report(args, tally: Tally, elapsed: float, server: str, cpu: dict, checks: list[tuple[str, bool]]) -> bool:
+def report(args, tally: Tally, elapsed: float, server: str, cpu: dict, checks: list[tuple[str, bool]],
+           queries: str) -> bool:
     lat = sorted(x * 1000 for x in tally.latencies)
     submissions = tally.artworks + tally.checks
     errors = sum(tally.errors.values())
     print(f"server: {server}")
     print(f"annotators {args.annotators}, duration {elapsed:.1f} s, mean pause {args.pause:g} s, "
-          f"images fetched: {'yes' if args.images else 'no'}")
+          f"images fetched: {'yes' if args.images else 'no'} ({args.image_dir})")
     print(f"sessions: {tally.sessions_started} started, {tally.sessions_completed} completed")
     print(f"submissions: {submissions} accepted ({tally.artworks} artworks, {tally.checks} attention checks), "
           f"{errors} errors")
     print(f"rate: {tally.artworks / elapsed:.1f} artwork submissions/s, {submissions / elapsed:.1f} submissions/s, "
           f"{tally.judgements / elapsed:.1f} judgements/s")
+    print("latency by request kind, ms (answered 2xx; a step or the judging page is a POST and its redirect):")
+    print(f"  {'kind':<13} {'count':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}")
+    for kind in KINDS:
+        times = sorted(x * 1000 for x in tally.kinds[kind])
+        if times:
+            print(f"  {kind:<13} {len(times):>7} {percentile(times, 50):7.1f} {percentile(times, 95):7.1f} "
+                  f"{percentile(times, 99):7.1f} {times[-1]:7.1f}")
     if lat:
         print(f"submission latency ms: p50 {percentile(lat, 50):.1f}  p95 {percentile(lat, 95):.1f}  "
               f"p99 {percentile(lat, 99):.1f}  max {lat[-1]:.1f}  mean {statistics.fmean(lat):.1f}")
     for reason, n in tally.errors.most_common():
         print(f"  submission error x{n}: {reason}")
+    if tally.kinds["image"]:
+        fetched = len(tally.kinds["image"])
+        print(f"images: {fetched} fetched, mean {tally.image_bytes / fetched / 1024:.0f} KiB, "
+              f"{tally.image_bytes * 8 / elapsed / 1e6:.1f} Mbit/s")
     kinds = "entry, consent, instructions, questionnaire, completion" + (", images" if args.images else "")
     print(f"other requests ({kinds}): {tally.other_requests}, errors {sum(tally.other_errors.values())}")
     if tally.busy_reloads:
@@ -412,6 +530,7 @@ def report(args, tally: Tally, elapsed: float, server: str, cpu: dict, checks: l
         per = {part: 1000 * cpu[part] / submissions for part in ("server", "database", "client")}
         print(f"CPU per submission (ms, all requests of the run counted): web {per['server']:.1f}, "
               f"database {per['database']:.1f}, client {per['client']:.1f}")
+    print(queries)
     cores = os.cpu_count() or 1
     ours = cpu["server"] + cpu["database"] + cpu["client"]
     print(f"machine: {cores} cores busy {100 * cpu['machine'] / (cores * cpu['wall']):.0f}% during the run, "
@@ -433,7 +552,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=20, help="artworks per session (default 20)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker; > 1 uses gthread workers")
-    parser.add_argument("--images", action="store_true", help="also fetch each item's image, as a browser does")
+    parser.add_argument("--images", action=argparse.BooleanOptionalAction, default=True,
+                        help="fetch each item's display image, as a browser does (default; --no-images: not)")
+    parser.add_argument("--image-dir", default=str(SHARED_ARTWORKS),
+                        help="the artworks' images, used in turn (default: the real paintings in "
+                             "../shared/artworks/images); 'none': small generated images")
     parser.add_argument("--url", default="", help="target this running server (same DATABASE_URL) instead")
     parser.add_argument("--keep", action="store_true", help="keep the study and its rows afterwards")
     args = parser.parse_args(argv)
@@ -443,8 +566,9 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="artalign-loadbench-"))
     media_root = Path(os.environ["MEDIA_ROOT"]) if args.url and os.environ.get("MEDIA_ROOT") else scratch / "media"
     env = server_env(media_root, scratch / "var", scratch / "static")
-    # This process reads and writes the database with the server's settings (DEBUG off needs a key).
-    os.environ.update({"MEDIA_ROOT": str(media_root), "VAR_DIR": env["VAR_DIR"], "SECRET_KEY": env["SECRET_KEY"]})
+    # This process reads and writes the database with the server's settings (DEBUG off, loopback
+    # hosts, the benchmark's rates), so that its count of statements per request is the server's.
+    os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -458,7 +582,8 @@ def main(argv: list[str] | None = None) -> int:
     study = None
     try:
         call_command("migrate", verbosity=0)
-        study = study_make(args.artworks, args.items)
+        sources = image_sources(None if args.image_dir == "none" else Path(args.image_dir))
+        study = study_make(args.artworks, args.items, sources)
         connection.close()
         if args.url:
             base, server = args.url.rstrip("/"), f"{args.url} (started elsewhere)"
@@ -474,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         server_wait(base, process)
         if process is not None:
             server_settle(process, args.workers)
+        server_warm(base, study.slug, 4 * args.workers)
         meter = CpuMeter(process.pid if process is not None else None)
         meter.begin()
         tally, elapsed = asyncio.run(annotators_run(base, study.slug, args.annotators, args.duration, args.pause,
@@ -483,7 +609,8 @@ def main(argv: list[str] | None = None) -> int:
             server_stop(process)
         print(f"study {study.slug}: {args.artworks} artworks, {study.dimensions.count()} dimensions, "
               f"{args.items} artworks per session, attention-check rate {study.attention_check_rate:g}")
-        ok = report(args, tally, elapsed, server, cpu, study_verify(study, tally))
+        checks = study_verify(study, tally)
+        ok = report(args, tally, elapsed, server, cpu, checks, queries_per_request(study.slug))
         return 0 if ok else 1
     finally:
         if process is not None:
