@@ -25,7 +25,7 @@ def _finite(value) -> bool:
 def _interval_rows_svg(rows: list[tuple[str, float, float | None, float | None]], lo: float, hi: float,
                        label: str, reference: float | None = None) -> str:
     """One row per (label, estimate, low, high): a dot and its interval on a common axis [lo, hi]."""
-    left, right, top, row_h = 170, 20, 24, 16
+    left, right, top, row_h = 210, 20, 24, 16
     span = WIDTH - left - right
     hi = hi if hi > lo else lo + 1
 
@@ -43,8 +43,8 @@ def _interval_rows_svg(rows: list[tuple[str, float, float | None, float | None]]
                      'stroke="#888" stroke-dasharray="3 3"/>')
     for k, (name, value, low, high) in enumerate(rows):
         y = top + k * row_h + row_h / 2
-        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
-                     f'{escape(name[:28])}</text>')
+        shown = name if len(name) <= 32 else name[:31] + "…"
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{escape(shown)}</text>')
         if low is not None and high is not None and _finite(low) and _finite(high):
             parts.append(f'<line x1="{x(low):.1f}" y1="{y:.1f}" x2="{x(high):.1f}" y2="{y:.1f}" stroke="#8a3b12"/>')
         if _finite(value):

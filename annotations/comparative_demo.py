@@ -60,7 +60,8 @@ def demo_comparative_write(path: Path, manifest: Path, *, participants: int = 10
     rows = []
     for p in range(1, participants + 1):
         person = f"simulated-{p:02d}"
-        for k in rng.choice(len(pairs), 6, replace=False):
+        mine = list(rng.choice(len(pairs), 6, replace=False))
+        for k in mine + mine[:1]:  # the first pair again at the end: each person's consistency
             shown = [int(i) for i in rng.permutation(pairs[k])]
             chosen = shown[int(np.argmax(theta[shown] + rng.gumbel(size=2)))]
             rows.append(_row(person, "appeal", shown, [chosen], names, rng))

@@ -11,7 +11,8 @@ def test_the_demo_has_a_comparative_study_with_answers_and_a_report(demo_seeded,
     assert study.status == Study.Status.OPEN and study.owner is not None
     assert study.artworks.count() == Study.objects.get(slug="demo").artworks.count()
     answers = ComparativeJudgement.objects.filter(trial__dimension__study=study)
-    assert answers.filter(trial__dimension__key="appeal").count() == 60
+    assert answers.filter(trial__dimension__key="appeal").count() == 70  # 6 trials and a repeat each
+    assert answers.filter(repeat=1).count() == 10
     assert answers.filter(trial__dimension__key="odd").count() == 40
     report = report_build(study, ReportOptions(n_boot=50))
     appeal = report["comparative"]["appeal"]
