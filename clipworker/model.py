@@ -23,6 +23,7 @@ import torch
 
 from clipworker import tiny
 from clipworker.catalog import STAND_IN_NAME, ModelUnavailable
+from clipworker.families import FAMILIES, Family, family_of
 
 STAND_IN_FOLDER = "tiny-clip"  # under cache_dir
 
@@ -46,24 +47,26 @@ class LoadedClip:
     revision: str
     is_stand_in: bool
     logit_scale: float
+    family: str = "clip"  # clipworker.families: how the logits become probabilities (runs: softmax over labels)
     _text_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _text_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_parts(cls, model, processor, tokenizer, *, name: str, revision: str = "",
-                   device: str = "auto", is_stand_in: bool = False) -> LoadedClip:
+                   device: str = "auto", is_stand_in: bool = False, family: str = "clip") -> LoadedClip:
         """Wrap an already built model (e.g. `tiny.build_random_clip()`), moving it to `device`."""
         torch_device, dtype = resolve_device(device)
         model = model.to(device=torch_device, dtype=dtype).eval()
         return cls(
             model=model, processor=processor, tokenizer=tokenizer, device=torch_device,
             dtype=dtype, name=name, revision=revision, is_stand_in=is_stand_in,
-            logit_scale=float(model.logit_scale.detach().float().exp()),
+            logit_scale=float(model.logit_scale.detach().float().exp()), family=family,
         )
 
     @property
     def dim(self) -> int:
-        return int(self.model.config.projection_dim)
+        config = self.model.config  # SigLIP has no projection: its embedding is the vision tower's width
+        return int(getattr(config, "projection_dim", None) or config.vision_config.hidden_size)
 
     # Images -------------------------------------------------------------------------------------
     def preprocess(self, images: Sequence) -> torch.Tensor:
@@ -92,14 +95,15 @@ class LoadedClip:
             missing = list(dict.fromkeys(t for t in texts if t not in self._text_cache))
             for i in range(0, len(missing), batch_size):
                 chunk = missing[i:i + batch_size]
+                sigmoid = FAMILIES[self.family].scores == "sigmoid"  # SigLIP: max_length padding, no mask
                 tokens = self.tokenizer(
-                    chunk, padding=True, truncation=True,
+                    chunk, padding="max_length" if sigmoid else True, truncation=True,
                     max_length=self.model.config.text_config.max_position_embeddings,
                     return_tensors="pt",
                 ).to(self.device)
+                mask = {} if sigmoid else {"attention_mask": tokens["attention_mask"]}
                 with torch.inference_mode():
-                    rows = _unit_rows(_features(self.model.get_text_features(
-                        input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"])))
+                    rows = _unit_rows(_features(self.model.get_text_features(input_ids=tokens["input_ids"], **mask)))
                 self._text_cache.update(zip(chunk, rows))
             if not texts:
                 return np.zeros((0, self.dim), np.float32)
@@ -184,7 +188,8 @@ def load_clip(name_or_path: str, *, device: str = "auto", cache_dir: Path) -> Lo
     HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) set, only local files are used. A checkpoint that cannot
     be had raises ModelUnavailable saying how to provide it.
     """
-    from transformers import AutoImageProcessor, AutoTokenizer, CLIPModel
+    import transformers
+    from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer
 
     torch_device, dtype = resolve_device(device)
     is_stand_in = name_or_path == STAND_IN_NAME
@@ -203,7 +208,8 @@ def load_clip(name_or_path: str, *, device: str = "auto", cache_dir: Path) -> Lo
         kwargs = {"local_files_only": offline}
         if revision:
             kwargs["revision"] = revision  # all three parts from the same commit
-        model = CLIPModel.from_pretrained(src, dtype=dtype, **kwargs)
+        family = _run_family(name_or_path, AutoConfig.from_pretrained(src, **kwargs).model_type)
+        model = getattr(transformers, family.model_class).from_pretrained(src, dtype=dtype, **kwargs)
         processor = AutoImageProcessor.from_pretrained(src, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(src, **kwargs)
     except OSError as exc:
@@ -217,8 +223,21 @@ def load_clip(name_or_path: str, *, device: str = "auto", cache_dir: Path) -> Lo
         revision = _folder_revision(source, content=is_stand_in)
     return LoadedClip.from_parts(
         model, processor, tokenizer, name=name_or_path, revision=revision or "unknown",
-        device=str(torch_device), is_stand_in=is_stand_in,
+        device=str(torch_device), is_stand_in=is_stand_in, family=family.key,
     )
+
+
+def _run_family(name: str, model_type: str) -> Family:
+    """The family of a checkpoint a run can load (CLIP, OpenCLIP in transformers format, MetaCLIP 2,
+    SigLIP); runs score softmax over labels, for SigLIP the softmax of s·cos + b (b cancels)."""
+    try:
+        family = family_of(model_type)
+    except ValueError as exc:
+        raise _unavailable(name, str(exc)) from None
+    if family.key == "siglip2":
+        raise _unavailable(name, "SigLIP 2's variable-size patches are not in the run pipeline yet: score it with"
+                                 " clipworker.families.load_family and bring the answers with import_predictions")
+    return family
 
 
 _loaded: OrderedDict[tuple[str, str], LoadedClip] = OrderedDict()  # least recently used first
