@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from annotations.exclusions import ExclusionRules, exclusions_decide
+from annotations.errors import Refused
+from annotations.exclusions import COMPETENCE_FIELD, ExclusionRules, competence_field_problems, exclusions_decide
 
 from . import stats
 from .arrays import DimensionArrays, ModelArrays, SubDimension
@@ -36,27 +37,29 @@ from .stats.competence import METHODS, Competence, competence_fit, entropy_bits
 if TYPE_CHECKING:
     from annotations.models import Dimension
 
-FIELD = "competence"  # the study file's field, kept in Study.extra
 POSTERIOR_METHOD = "dawid_skene"  # the posterior used as the second reference (MACE's where only MACE runs)
 TOP_UNCERTAIN = 10
 CATEGORICAL = ("single", "binary")  # competence and error consistency: one true category per artwork
 CROWD_KINDS = (*CATEGORICAL, "rating")  # order effects for these too, ICC for ratings
 
 
+class CompetenceRefused(Refused, ValueError):
+    """The study's `competence` field is not one the report understands."""
+
+
 def competence_methods(extra: Mapping | None, rules: ExclusionRules) -> tuple[str, ...]:
-    """The competence models a study's report fits (empty: none); ValueError naming the field when the
-    study file's value is not one of true, false, {methods: [...]}."""
-    value = (extra or {}).get(FIELD)
+    """The competence models a study's report fits (empty: none); CompetenceRefused naming the field when
+    the study file's value is not one of true, false, {methods: [...]}."""
+    value = (extra or {}).get(COMPETENCE_FIELD)
+    problems = competence_field_problems(value)  # the study file's validation refuses these first
+    if problems:
+        raise CompetenceRefused(problems)
     if value is None or value is False:
         methods: tuple[str, ...] = ()
     elif value is True:
         methods = METHODS
-    elif isinstance(value, dict) and set(value) <= {"methods"} and isinstance(value.get("methods"), list) and all(
-            m in METHODS for m in value["methods"]):
-        methods = tuple(m for m in METHODS if m in value["methods"])
     else:
-        raise ValueError(f"study file field {FIELD!r}: expected true, false or {{methods: [{', '.join(METHODS)}]}};"
-                         f" got {value!r}")
+        methods = tuple(m for m in METHODS if m in value["methods"])
     if rules.min_competence and "mace" not in methods:
         methods += ("mace",)
     return methods

@@ -103,6 +103,21 @@ def exclusion_rules_problems(value) -> list[str]:
     return problems
 
 
+COMPETENCE_FIELD = "competence"  # the study file's switch for the report's competence models (alignment)
+COMPETENCE_METHODS = ("dawid_skene", "mace")
+
+
+def competence_field_problems(value) -> list[str]:
+    """What is wrong with a study file's `competence` field: true, false or {methods: [...]}."""
+    if value is None or isinstance(value, bool):
+        return []
+    if (isinstance(value, dict) and set(value) == {"methods"} and isinstance(value["methods"], list)
+            and value["methods"] and all(m in COMPETENCE_METHODS for m in value["methods"])):
+        return []
+    return [f"field {COMPETENCE_FIELD!r}: expected true, false or {{methods: [{', '.join(COMPETENCE_METHODS)}]}}"
+            f" (one or both); got {value!r}"]
+
+
 def study_exclusion_rules(study: Study, too_fast_ms: int | None = None,
                           min_attention_pass: float | None = None) -> ExclusionRules:
     """The study's rules (study file `exclusions`, else the defaults), with any parameter given here

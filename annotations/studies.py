@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from .comparative import comparative_dimension_problems, is_comparative
 from .errors import Refused
-from .exclusions import RULES_FIELD, exclusion_rules_problems
+from .exclusions import COMPETENCE_FIELD, RULES_FIELD, competence_field_problems, exclusion_rules_problems
 from .models import Dimension, Study
 from .values import DEFAULT_LEVEL, KINDS, LEVELS
 
@@ -451,6 +451,7 @@ def _spec_validate(spec: dict) -> list[dict]:
     except SchemaError as exc:
         errors += _schema_problems(exc)
     errors += exclusion_rules_problems(spec.get(RULES_FIELD))
+    errors += competence_field_problems(spec.get(COMPETENCE_FIELD))
     dims = spec.get("dimensions")
     if not isinstance(dims, list) or not dims:
         raise StudySpecError(errors + ["field 'dimensions': a study needs a non-empty list of dimensions"])

@@ -151,3 +151,21 @@ def test_bundle_has_the_long_tables_and_competence_and_posterior_per_dimension(b
     ratings = pd.read_csv(archive.open("competence/long/aesthetic.csv"))
     import pingouin as pg  # reads the tidy table without reshaping
     assert pg.intraclass_corr(ratings, targets="task", raters="worker", ratings="label").shape[0] == 6
+
+
+def test_study_file_refuses_a_bad_competence_switch_and_threshold():
+    from annotations.studies import StudySpecError, study_spec_validate
+
+    bad = dict(SPEC, competence={"methods": ["glad"]}, exclusions={"min_competence": 1.5})
+    with pytest.raises(StudySpecError) as refused:
+        study_spec_validate(bad)
+    problems = refused.value.errors
+    assert any(p.startswith("field 'competence': expected true, false or {methods: [dawid_skene, mace]}")
+               for p in problems)
+    assert any("field 'exclusions.min_competence': expected a competence between 0 and 1" in p for p in problems)
+    study_spec_validate(dict(SPEC, competence={"methods": ["mace"]}))
+
+
+def test_plan_page_of_another_researchers_study_is_not_found(built, client):
+    client.force_login(researcher("outsider"))
+    assert client.get("/studies/competence/alignment/plan/?target_width=0.3").status_code == 404
