@@ -18,7 +18,7 @@ from django.utils import timezone
 from .assignment import HOLD, assignments_allocate
 from .derivatives import artwork_derivatives_make
 from .images import ImageProblem
-from .models import Assignment, AttentionCheck, Judgement, Participant, Session, Study
+from .models import Artwork, Assignment, AttentionCheck, Judgement, Participant, Session, Study
 from .questions import BACKGROUND, NOT_SAYING, answers_parse, item_questions, study_dimensions
 
 logger = logging.getLogger("artalign.images")
@@ -289,15 +289,18 @@ def session_progress(session: Session) -> dict:
     return {"done": done, "total": total, "position": min(done + 1, total)}
 
 
-def session_image_artwork(session: Session | None, assignment_id: int):
-    """The artwork behind one of this session's assignments, with its display derivative (made now,
-    once, for an artwork stored before derivatives existed); None if there is none or it cannot be
-    made: the original file itself is never what an annotator receives."""
-    if session is None:
+def session_image_artwork(slug: str, browser: dict[int, int], assignment_id: int
+                          ) -> tuple[Session, Artwork] | None:
+    """The browser's session in the study `slug` (as `session_for_browser`) and the artwork behind
+    one of that session's assignments, with its display derivative (made now, once, for an artwork
+    stored before derivatives existed), in one query; None if there is none or it cannot be made:
+    the original file itself is never what an annotator receives."""
+    if not browser:
         return None
-    assignment = (Assignment.objects.filter(session=session, pk=assignment_id).exclude(artwork__image="")
-                  .select_related("artwork").first())
-    if assignment is None:
+    assignment = (Assignment.objects.filter(pk=assignment_id, session__study__slug=slug,
+                                            session_id__in=list(browser.values()))
+                  .exclude(artwork__image="").select_related("artwork", "session__study").first())
+    if assignment is None or browser.get(assignment.session.study_id) != assignment.session_id:
         return None
     artwork = assignment.artwork
     if not artwork.display_image:
@@ -306,7 +309,7 @@ def session_image_artwork(session: Session | None, assignment_id: int):
         except ImageProblem:
             logger.exception("no display image for artwork %s", artwork.pk)
             return None
-    return artwork
+    return assignment.session, artwork
 
 
 def session_exit_code(session: Session) -> str:
@@ -354,11 +357,13 @@ def _answers_stored(assignment: Assignment) -> dict:
 def session_judge(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None = None,
                   *, dimensions: list | None = None) -> Item | None:
     """`judgement_record`, then the next item (None once judging is over): the judging page's one
-    request, reading the session's assignments once for both."""
-    _, rows = _judgement_store(session, artwork_id, answers, client_ms, dimensions)
-    if session.phase != Phase.JUDGING:
-        return None
-    return _next_item(session, rows)
+    request, reading the session's assignments once for both. One transaction for both, so that
+    marking the next item served costs no commit of its own (a refusal stores nothing either way)."""
+    with transaction.atomic():
+        _, rows = _judgement_store(session, artwork_id, answers, client_ms, dimensions)
+        if session.phase != Phase.JUDGING:
+            return None
+        return _next_item(session, rows)
 
 
 def judgement_record(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None = None,
@@ -374,56 +379,57 @@ def judgement_record(session: Session, artwork_id, answers: dict[str, list[str]]
     Only the session's row is locked (not its study's: that would queue every participant of the
     study behind one another), so two requests of one session are taken one after the other.
     """
-    return _judgement_store(session, artwork_id, answers, client_ms, dimensions)[0]
+    with transaction.atomic():
+        return _judgement_store(session, artwork_id, answers, client_ms, dimensions)[0]
 
 
 def _judgement_store(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None,
                      dimensions: list | None) -> tuple[str, list[Assignment]]:
-    """judgement_record's work; also returns the session's assignments as they are after it."""
+    """judgement_record's work, inside its caller's transaction (judgement_record's, or session_judge's
+    with the next item); also returns the session's assignments as they are after it."""
     try:
         artwork_id = int(artwork_id)
     except (TypeError, ValueError):
         raise SessionError("The form did not say which artwork it answers; nothing was saved.") from None
     now = timezone.now()
-    with transaction.atomic():
-        session.phase = (Session.objects.select_for_update(no_key=True).values_list("phase", flat=True)
-                         .get(pk=session.pk))
-        rows = _session_rows(session)
-        assignment = next((a for a in rows if a.artwork_id == artwork_id), None)
-        if assignment is None:
-            raise SessionError("This artwork is not one of yours; nothing was saved.", 409)
-        _with_check(assignment)
-        if dimensions is None and not assignment.is_attention_check:
-            dimensions = study_dimensions(session.study_id)
-        questions = item_questions(session, assignment, dimensions)
-        values, problems = answers_parse(questions, answers)
-        if problems:
-            raise SessionError(" ".join(problems) + " Nothing was saved.")
-        if assignment.status == Assignment.Status.DONE:
-            if _answers_stored(assignment) == values:
-                return "repeat", rows
-            raise SessionError("You have already answered this artwork; your first answers are kept.", 409)
-        if assignment.status != Assignment.Status.HELD or session.phase != Phase.JUDGING:
-            raise SessionError("This session is no longer taking answers; nothing was saved.", 409)
-        response_ms = int((now - assignment.served_at).total_seconds() * 1000) if assignment.served_at else None
-        timing = {"response_ms": response_ms, "client_ms": client_ms}
-        if assignment.is_attention_check:
-            _check_record(session, assignment.attention_check, values, now, timing)
-        else:
-            Judgement.objects.bulk_create(
-                Judgement(participant_id=session.participant_id, artwork_id=artwork_id, dimension_id=q.dimension_id,
-                          session=session, value=values[q.key][0], severity=values[q.key][1], shown=q.shown,
-                          created_at=now, **timing)
-                for q in questions)
-        Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.HELD).update(
-            status=Assignment.Status.DONE, completed_at=now)
-        assignment.status = Assignment.Status.DONE
-        # The last item done completes the session. Every change of status takes the session's lock,
-        # so the rows read under it are current.
-        last_done = session.phase == Phase.JUDGING and not any(a.status == Assignment.Status.HELD for a in rows)
-        if last_done and Session.objects.filter(pk=session.pk, phase=Phase.JUDGING).update(phase=Phase.COMPLETED,
-                                                                                           completed_at=now):
-            session.phase, session.completed_at = Phase.COMPLETED, now
+    session.phase = (Session.objects.select_for_update(no_key=True).values_list("phase", flat=True)
+                     .get(pk=session.pk))
+    rows = _session_rows(session)
+    assignment = next((a for a in rows if a.artwork_id == artwork_id), None)
+    if assignment is None:
+        raise SessionError("This artwork is not one of yours; nothing was saved.", 409)
+    _with_check(assignment)
+    if dimensions is None and not assignment.is_attention_check:
+        dimensions = study_dimensions(session.study_id)
+    questions = item_questions(session, assignment, dimensions)
+    values, problems = answers_parse(questions, answers)
+    if problems:
+        raise SessionError(" ".join(problems) + " Nothing was saved.")
+    if assignment.status == Assignment.Status.DONE:
+        if _answers_stored(assignment) == values:
+            return "repeat", rows
+        raise SessionError("You have already answered this artwork; your first answers are kept.", 409)
+    if assignment.status != Assignment.Status.HELD or session.phase != Phase.JUDGING:
+        raise SessionError("This session is no longer taking answers; nothing was saved.", 409)
+    response_ms = int((now - assignment.served_at).total_seconds() * 1000) if assignment.served_at else None
+    timing = {"response_ms": response_ms, "client_ms": client_ms}
+    if assignment.is_attention_check:
+        _check_record(session, assignment.attention_check, values, now, timing)
+    else:
+        Judgement.objects.bulk_create(
+            Judgement(participant_id=session.participant_id, artwork_id=artwork_id, dimension_id=q.dimension_id,
+                      session=session, value=values[q.key][0], severity=values[q.key][1], shown=q.shown,
+                      created_at=now, **timing)
+            for q in questions)
+    Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.HELD).update(
+        status=Assignment.Status.DONE, completed_at=now)
+    assignment.status = Assignment.Status.DONE
+    # The last item done completes the session. Every change of status takes the session's lock,
+    # so the rows read under it are current.
+    last_done = session.phase == Phase.JUDGING and not any(a.status == Assignment.Status.HELD for a in rows)
+    if last_done and Session.objects.filter(pk=session.pk, phase=Phase.JUDGING).update(phase=Phase.COMPLETED,
+                                                                                       completed_at=now):
+        session.phase, session.completed_at = Phase.COMPLETED, now
     return "stored", rows
 
 

@@ -312,16 +312,21 @@ def session_trial_image(request, slug: str, assignment_id: int, slot: int):
 def session_image(request, slug: str, assignment_id: int):
     """An assigned artwork's display derivative (never the uploaded file), served under the
     assignment's id so that no file name, title or source reaches the annotator, and only to the
-    session it is assigned to. The ETag is the derivative's hash: a revisit costs a 304."""
-    session = session_for_browser(slug, _browser_sessions(request))
-    artwork = session_image_artwork(session, assignment_id)
-    if artwork is None:
+    session it is assigned to. The ETag is the derivative's hash: a revisit costs a 304, and the
+    browser keeps the image a day (private: this participant's browser only, never a shared cache).
+    With MEDIA_ACCEL_REDIRECT, nginx sends the file once the app has said who may have it."""
+    found = session_image_artwork(slug, _browser_sessions(request), assignment_id)
+    if found is None:
         raise Http404("No such image")
+    session, artwork = found
     if wait := throttle_wait("annotator", request, session.pk):
         return _slow_down(request, session.study, wait)
     etag = quote_etag(derivative_hash(artwork.display_image.name))
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
+    elif settings.MEDIA_ACCEL_REDIRECT:  # nginx sends the file (an internal location over MEDIA_ROOT)
+        response = HttpResponse(content_type=DERIVATIVE_TYPE)
+        response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_REDIRECT + artwork.display_image.name
     else:
         response = FileResponse(artwork.display_image.open("rb"), content_type=DERIVATIVE_TYPE)
         response.headers.pop("Content-Disposition", None)  # FileResponse would name the stored file

@@ -251,6 +251,14 @@ except ValueError as exc:
 # their longest edge at most this many pixels (WebP holds up to 16383).
 DISPLAY_IMAGE_MAX_EDGE = env_edge("DISPLAY_IMAGE_MAX_EDGE", 2048)
 THUMBNAIL_MAX_EDGE = env_edge("THUMBNAIL_MAX_EDGE", 400)
+# Behind nginx, an annotator's image can be sent by nginx itself: the app checks the session and
+# answers with `X-Accel-Redirect: <this prefix><stored name>` and no body, and an `internal` nginx
+# location with this prefix serves MEDIA_ROOT (README, "Serving images through nginx"). Empty: the
+# app streams the file (gunicorn's sendfile).
+MEDIA_ACCEL_REDIRECT = env_str("MEDIA_ACCEL_REDIRECT")
+if MEDIA_ACCEL_REDIRECT and not (MEDIA_ACCEL_REDIRECT.startswith("/") and MEDIA_ACCEL_REDIRECT.endswith("/")):
+    raise ImproperlyConfigured(f"MEDIA_ACCEL_REDIRECT={MEDIA_ACCEL_REDIRECT!r}: expected a URL prefix such as "
+                               "/_protected_media/ (starting and ending with /), or nothing")
 
 # The cache holds the annotator site's request counts (throttling). With more than one web process
 # they must share it: CACHE_URL=redis://host:6379/1. Without it each process counts on its own.
