@@ -34,7 +34,7 @@ demo: export CLIP_MODEL ?= artalign/tiny-clip
 demo: install
 	@$(PY) -c "import socket; s = socket.socket(); s.bind(('$(HOST)', $(PORT))); s.close()" 2>/dev/null || { \
 	  echo "make demo: port $(PORT) on $(HOST) is in use (another demo or server?)." >&2; \
-	  echo "Stop it, or pick another port: PORT=8001 make demo" >&2; exit 1; }
+	  echo "Stop it, or pick another port: PORT=$$(( $(PORT) + 1 )) make demo" >&2; exit 1; }
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --host http://$(HOST):$(PORT)
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT; \

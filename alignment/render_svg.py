@@ -103,7 +103,7 @@ def heatmap_svg(labels: list[str], matrix: list[list[int]], *, rows_title: str =
     if not used:
         used = list(range(len(labels)))
     names = {i: short(labels[i], LABEL_MAX) for i in used}
-    cell = 56 if len(used) <= 4 else 40 if len(used) <= 10 else 30
+    cell = 64 if len(used) <= 4 else 48 if len(used) <= 10 else 34
     longest = max(len(names[i]) for i in used)
     left = 24 + CHAR_W * longest
     rows_caption = f"rows: {rows_title}"
