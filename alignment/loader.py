@@ -100,7 +100,8 @@ def comparative_rows(study: Study) -> dict:
     Empty dimensions when the study has none (one query)."""
     dims = list(study.dimensions.filter(kind__in=COMPARATIVE_KINDS).order_by("position", "key"))
     if not dims:
-        return {"dimensions": [], "answers": [], "predictions": [], "embeddings": [], "external_ids": {}}
+        return {"dimensions": [], "answers": [], "predictions": [], "embeddings": [], "external_ids": {},
+                "participant_ids": {}}
     answers = list(ComparativeJudgement.objects.filter(trial__dimension__study=study).order_by("id").values(
         "participant_id", "trial_id", "trial__dimension_id", "repeat", "items", "choice", "response_ms"))
     predictions = list(Prediction.objects.filter(dimension__in=dims).values(
@@ -111,8 +112,9 @@ def comparative_rows(study: Study) -> dict:
                       for a, m, v in Embedding.objects.filter(artwork__study=study)
                       .order_by("artwork_id", "-created_at").values_list("artwork_id", "model_name", "vector")]
     external_ids = dict(study.artworks.values_list("id", "external_id"))
+    participant_ids = dict(study.participants.values_list("id", "external_id"))
     return {"dimensions": dims, "answers": answers, "predictions": predictions, "embeddings": embeddings,
-            "external_ids": external_ids}
+            "external_ids": external_ids, "participant_ids": participant_ids}
 
 
 def study_dimension(study: Study, key: str) -> Dimension | None:

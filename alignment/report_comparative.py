@@ -11,6 +11,8 @@ for pairwise and best–worst, |θᵢ − θⱼ| against |sᵢ − sⱼ|.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 
 import numpy as np
@@ -68,7 +70,8 @@ def comparative_section(dim, answers: list[dict], rows: dict, n_boot: int, seed:
     section: dict = {"kind": dim.kind, "question": dim.question, "aspect": dim.extra.get("aspect", ""),
                      "n_answers": len(answers), "n_trials": len({a["trial_id"] for a in first}),
                      "n_participants": len(set(people)), "n_artworks": n,
-                     "artworks": [rows["external_ids"][a] for a in artworks]}
+                     "artworks": [rows["external_ids"][a] for a in artworks],
+                     "answers_sha256": answers_sha256(answers, rows)}
     consistency = repeat_consistency([a["participant_id"] for a in answers], [a["trial_id"] for a in answers],
                                      [a["repeat"] for a in answers], [_answer(a["choice"]) for a in answers])
     humans: dict = {"consistency": {k: v for k, v in consistency.items() if k != "per_person"}}
@@ -111,6 +114,16 @@ def comparative_section(dim, answers: list[dict], rows: dict, n_boot: int, seed:
         models[name] = entry
     section["models"] = models
     return section
+
+
+def answers_sha256(answers: list[dict], rows: dict) -> str:
+    """sha256 of the answers a section used, by external ids (participant, items in screen order,
+    choice, repeat), sorted: the same answers give the same hash in any database."""
+    ext, people = rows["external_ids"], rows["participant_ids"]
+    lines = sorted(json.dumps([people[a["participant_id"]], [ext[i] for i in a["items"]],
+                               [ext[c] for c in a["choice"]] if isinstance(a["choice"], list) else ext[a["choice"]],
+                               a["repeat"]], ensure_ascii=False) for a in answers)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
 def _indexed(choice, index: dict[int, int]):

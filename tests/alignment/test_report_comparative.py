@@ -7,9 +7,9 @@ triplet design (odd one out by noisy distances); a model scores appeal as θ plu
 embeds each artwork at its style position plus small noise.
 """
 import csv
-import os
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from alignment.bundle import study_bundle
 from alignment.render_report import report_html
-from alignment.reports import ReportOptions, report_create
+from alignment.reports import ReportOptions, report_build, report_create
 from annotations.comparative import design_tuples
 from annotations.comparative_import import comparative_judgements_csv, judgements_file_import
 from annotations.models import ComparativeJudgement, Study, Trial
@@ -197,3 +197,9 @@ def test_the_dashboard_and_the_html_report_show_scores_the_model_among_the_peopl
         assert "art-00" in text  # the scores name artworks by external id
     if os.environ.get("ARTALIGN_SCREENSHOTS"):  # to look at (see tests/conftest.py's shots)
         Path(os.environ["ARTALIGN_SCREENSHOTS"], "comparative-report.html").write_text(html, encoding="utf-8")
+
+
+def test_the_same_answers_and_options_give_the_same_comparative_section(simulated):
+    again = report_build(simulated["study"], ReportOptions(n_boot=200, seed=1))
+    assert again["comparative"] == simulated["report"]["comparative"]
+    assert len(again["comparative"]["appeal"]["answers_sha256"]) == 64

@@ -60,7 +60,7 @@ def test_a_participant_completes_a_pairwise_and_a_triplet_study_with_the_keyboar
         context = chromium.new_context(viewport={"width": 1280, "height": 860})
         page = context.new_page()
         errors = []
-        page.on("pageerror", lambda error: errors.append(error))
+        page.on("pageerror", lambda error, seen=errors: seen.append(error))
         page.goto(f"{live_server.url}/s/{study.slug}/?participant=kb-{kind}")
         page.get_by_role("button", name="I agree, continue").click()
         page.get_by_role("button", name="Continue").click()
