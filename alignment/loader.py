@@ -89,6 +89,25 @@ def _probe_meta(probe_id: int) -> dict:
     return {"held_out": True, "trained_on": probe.pop("train_study_slug", None), **probe}
 
 
+def study_embeddings(study: Study) -> dict[str, tuple[list[int], np.ndarray]]:
+    """Model name -> (artwork ids, (n, d) float32 unit rows): one stored embedding per artwork and
+    model (the latest of its most common revision), for the report's embedding map (one query)."""
+    by_model: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for artwork_id, name, revision, vector in (Embedding.objects.filter(artwork__study=study)
+                                               .order_by("artwork_id", "-created_at")
+                                               .values_list("artwork_id", "model_name", "revision", "vector")):
+        by_model[name][revision].append((artwork_id, vector))
+    out = {}
+    for name, revisions in sorted(by_model.items()):
+        rows = max(revisions.values(), key=len)
+        seen: dict[int, bytes] = {}
+        for artwork_id, vector in rows:
+            seen.setdefault(artwork_id, bytes(vector))
+        ids = sorted(seen)
+        out[name] = (ids, np.stack([np.frombuffer(seen[i], dtype="<f4") for i in ids]))
+    return out
+
+
 def study_dimensions(study: Study) -> dict[int, Dimension]:
     """Dimension id -> dimension, in the study's order (the report's order)."""
     return {d.id: d for d in study.dimensions.order_by("position", "key")}

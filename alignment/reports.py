@@ -22,10 +22,11 @@ from annotations.models import Study
 from annotations.values import COMPARATIVE_KINDS
 
 from .coding import dimension_arrays
-from .loader import comparative_rows, study_dimensions, study_rows
+from .loader import comparative_rows, study_dimensions, study_embeddings, study_rows
 from .models import Report
 from .report_comparative import comparative_sections
 from .report_competence import competence_methods, competence_options, crowd_sections, participants_competence
+from .report_embedding import embedding_maps
 from .report_exclusions import exclusions_apply
 from .report_figures import TIES_SEED, json_ready
 from .report_sections import dimension_report, inputs_section
@@ -93,6 +94,7 @@ def report_build(study: Study, options: ReportOptions = ReportOptions(), progres
         "attention_checks": attention,
         "dimensions": sections,
         "comparative": comparative_sections(compared, excluded, n_boot=options.n_boot, seed=options.seed),
+        "embedding_maps": embedding_maps(study_embeddings(study), rows, dims),
     }
     return json_ready(report)
 

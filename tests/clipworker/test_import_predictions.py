@@ -163,3 +163,12 @@ def test_the_api_imports_a_predictions_upload_for_the_owner_only(imported, db, c
         refused = client.post(f"/api/studies/{study.slug}/predictions/", {"file": handle})
     assert refused.status_code == 400
     assert refused.json()["errors"][0] == {"row": 1, "field": "p", "reason": "2 is above 1"}
+
+
+def test_the_html_report_draws_each_models_reliability_diagram(imported, db):
+    from alignment.render_report import report_html
+
+    *_, report = imported
+    html = report_html(report)
+    assert html.count('data-kind="reliability"') == 2  # judge-llm and exact-shares on origin
+    assert "exact-shares" in html and "ECE (votes)" in html

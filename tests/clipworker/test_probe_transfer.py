@@ -130,3 +130,20 @@ def test_a_file_that_is_not_a_probe_is_refused_with_the_reason(transfer, db, tmp
     path.write_bytes(b"\x80\x04\x95 a pickle")
     with pytest.raises(CommandError, match="not a JSON probe file"):
         call_command("run_clip", "release-b", "--method", "probe", "--probe-file", str(path), "--model", MODEL)
+
+
+def test_the_report_holds_the_embedding_map_equal_to_scikit_learns_pca_and_the_html_draws_it(transfer, db):
+    from sklearn.decomposition import PCA
+
+    from alignment.render_model_views import model_views
+
+    parts, _, report = transfer
+    drawn = report["embedding_maps"][MODEL]
+    X = np.vstack([_stored(parts["B_ai"]), _stored(parts["B_nga"])]).astype(np.float32).astype(np.float64)
+    pca = PCA(2).fit(X)
+    np.testing.assert_allclose(drawn["explained_variance"], pca.explained_variance_ratio_, atol=1e-6)
+    np.testing.assert_allclose(np.abs(drawn["x"]), np.abs(pca.transform(X)[:, 0]), atol=1e-4)
+    assert set(drawn["fields"]["origin"]) == {"ai", "human"} and "model:origin" in drawn["fields"]
+    views = model_views(report, "origin")
+    assert [m["field"] for m in views["maps"]][:2] == ["origin", "style"]
+    assert views["maps"][0]["svg"].count("<circle") >= drawn["n"]

@@ -1,0 +1,19 @@
+"""{% model_views content key %}: issue 16's views of a stored report (embedding map, reliability
+diagrams, prompt sensitivity), for the dashboard (one dimension) and the HTML report (key None)."""
+from django import template
+from django.utils.safestring import mark_safe
+
+from alignment.render_model_views import model_views as views_of
+
+register = template.Library()
+
+
+@register.inclusion_tag("alignment/_model_views.html")
+def model_views(content, key=None):
+    views = views_of(content, key or None)
+    for m in views["maps"]:
+        m["svg"] = mark_safe(m["svg"])  # render_model_views escapes every text
+    for d in views["dimensions"]:
+        for item in (*d["reliability"], *d["prompts"]):
+            item["svg"] = mark_safe(item["svg"])
+    return {"views": views}
