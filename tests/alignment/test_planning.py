@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from alignment.stats import alpha_bootstrap
 from annotations.imports import judgements_import
 from annotations.studies import study_create
 from tests.conftest import researcher
@@ -80,3 +81,20 @@ def test_plan_page_shows_a_table_and_a_chart(pilot, client):
     assert page.status_code == 200 and "<svg" in html and 'class="plan-table"' in html
     assert "people per artwork" in html
     assert client.get("/studies/pilot/alignment/plan/?target_width=0.3&ns=1&ms=30").status_code == 200
+
+
+def test_plan_studys_predicted_width_matches_studies_simulated_at_n_and_m(pilot):
+    """The Done-when of issue 17: the pilot's generator (know with 0.8, else guess) run at N=4, M=100."""
+    plan = plan_json("--n", "4", "--m", "100", "--replications", "12", "--bootstrap", "200")
+    predicted = plan["dimensions"]["style"]["rows"][0]["ci_width"]
+    rng = np.random.default_rng(11)
+    widths = []
+    for r in range(12):
+        truth = rng.integers(0, 3, 100)
+        codes = np.full((27, 100), np.nan)  # 15 artworks per person, as in the pilot, 4 people per artwork
+        for slot in range(400):
+            person, art = slot // 15, slot % 100
+            codes[person, art] = truth[art] if rng.random() < 0.8 else rng.integers(0, 3)
+        low, high = alpha_bootstrap(codes, "nominal", n_boot=200, seed=r)["ci"]
+        widths.append(high - low)
+    assert predicted == pytest.approx(np.mean(widths), rel=0.15)
