@@ -173,11 +173,14 @@ def split_half_reliability(
     slot = np.arange(unit.size) - (np.cumsum(m_u) - m_u)[unit]  # the cell's place among its unit's cells
     half = (m_u // 2)[unit]
     packed = np.full((n_units, int(m_u.max(initial=0))), np.inf)  # units x most raters of a unit
+    places = np.broadcast_to(np.arange(packed.shape[1]), packed.shape)
+    shuffled = np.empty(packed.shape, dtype=np.intp)
     rng = np.random.default_rng(seed)
     r_half = np.full(n_splits, np.nan)
     for split in range(n_splits):
         packed[unit, slot] = rng.random(data.shape)[rater, unit]  # a key per cell: each unit's raters shuffled
-        position = np.argsort(np.argsort(packed, axis=1), axis=1)[unit, slot]  # place of each in the shuffle
+        np.put_along_axis(shuffled, np.argsort(packed, axis=1), places, axis=1)  # the inverse permutation
+        position = shuffled[unit, slot]  # place of each rater in the unit's shuffle
         in_a = position < half
         mean_a = np.bincount(unit[in_a], values[in_a], n_units) / np.bincount(unit[in_a], minlength=n_units)
         mean_b = np.bincount(unit[~in_a], values[~in_a], n_units) / np.bincount(unit[~in_a], minlength=n_units)
