@@ -27,7 +27,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 # The embedded profile runs a real queue: one Celery worker process beside the web server, on kombu's
 # filesystem transport (folders under var/broker: no service), so "Start the run" returns at once and the
-# run page shows progress as in production. The port is checked before anything is announced.
+# run page shows progress as in production. The worker starts before seed_demo, whose CLIP run it takes.
+# The port is checked before anything is announced.
 demo: export DEBUG ?= true
 demo: export CELERY_BROKER_URL ?= filesystem://
 demo: export CLIP_MODEL ?= artalign/tiny-clip
@@ -36,9 +37,9 @@ demo: install
 	  echo "make demo: port $(PORT) on $(HOST) is in use (another demo or server?)." >&2; \
 	  echo "Stop it, or pick another port: PORT=$$(( $(PORT) + 1 )) make demo" >&2; exit 1; }
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --host http://$(HOST):$(PORT)
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT; \
 	$(VENV)/bin/celery -A config worker -Q default,clip -c 1 --prefetch-multiplier 1 -n demo@%h -l warning & \
+	$(PY) manage.py seed_demo --host http://$(HOST):$(PORT) && \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # In parallel (pytest-xdist: a worker per core, each with its own test database), each test file on one

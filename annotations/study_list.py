@@ -8,15 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
+from django.utils.timesince import timesince
 
-from .models import Artwork, Judgement, Session, Study
+from .models import Artwork, Judgement, Participant, Session, Study
 
 IN_PROGRESS = (Session.Phase.CONSENT, Session.Phase.INSTRUCTIONS, Session.Phase.QUESTIONNAIRE,
                Session.Phase.JUDGING)
 
 
 def study_list_rows(studies: QuerySet[Study]) -> list[dict[str, Any]]:
-    """One row per study: {"study", "artworks", "completed", "in_progress", "percent", "last_activity"}.
+    """One row per study: {"study", "artworks", "completed", "in_progress", "imported", "percent", "target",
+    "last_activity", "last_activity_text"}; `imported` counts participants whose judgements came from a file
+    (no session).
 
     `percent` is the study progress page's figure: people per artwork, each artwork counted up to the
     study's target, over artworks × target."""
@@ -32,6 +36,8 @@ def study_list_rows(studies: QuerySet[Study]) -> list[dict[str, Any]]:
     for study_id, n in (Judgement.objects.filter(artwork__study__in=ids).values("artwork__study", "artwork")
                         .annotate(n=Count("participant", distinct=True)).values_list("artwork__study", "n")):
         judges[study_id].append(n)
+    imported = dict(Participant.objects.filter(study__in=ids, source=Participant.Source.IMPORT).values("study")
+                    .annotate(n=Count("id")).values_list("study", "n"))
     judged = dict(Judgement.objects.filter(artwork__study__in=ids).values("artwork__study")
                   .annotate(last=Max("created_at")).values_list("artwork__study", "last"))
     started = dict(Session.objects.filter(study__in=ids).values("study").annotate(last=Max("started_at"))
@@ -47,7 +53,15 @@ def study_list_rows(studies: QuerySet[Study]) -> list[dict[str, Any]]:
             "completed": phases[study.pk].get(Session.Phase.COMPLETED, 0),
             "in_progress": sum(phases[study.pk].get(p, 0) for p in IN_PROGRESS),
             "percent": round(100.0 * covered / wanted) if wanted else 0,
-            "target": target,
-            "last_activity": max(times) if times else None,
+            "target": target, "imported": imported.get(study.pk, 0),
+            "last_activity": max(times) if times else None, "last_activity_text": _ago(max(times) if times else None),
         })
     return rows
+
+
+def _ago(moment: datetime | None) -> str:
+    if moment is None:
+        return "none yet"
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment)} ago"

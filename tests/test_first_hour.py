@@ -79,4 +79,4 @@ def test_the_study_list_counts_artworks_people_the_target_and_last_activity(clie
     assert row["last_activity"] >= now
     client.force_login(owner)
     page = client.get(reverse("annotations:study_list")).content.decode()
-    assert "2 / 2" in page and "67%" in page and "2 people per artwork" in page and " ago</time>" in page
+    assert "2 / 2" in page and "67%" in page and "2 people per artwork" in page and ">just now</time>" in page

@@ -190,6 +190,8 @@ def test_the_embedded_profile_runs_clip_on_its_worker_and_the_alignment_view_fit
             assert page.evaluate(SCROLLING_TABLES_JS) == 0, key  # at 1366 px every table fits its box
         assert charts["style"].count("confusion") == 1 and charts["content"].count("confusion") > 1
         page.goto(f"{base}/studies/demo/alignment/?dimension=style")
+        page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
+        page.wait_for_load_state("networkidle")
         page.screenshot(path=shots / "alignment-1366.jpg", type="jpeg", quality=70, full_page=True)
 
         phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
