@@ -171,6 +171,18 @@ def trials_design(dimension: Dimension) -> int:
         return len(keys)
 
 
+def comparative_progress(study: Study) -> dict[int, tuple[int, int]]:
+    """Per comparative dimension (id): (first answers given, design trials x the study's target)."""
+    dimension_ids = list(Dimension.objects.filter(study=study, kind__in=COMPARATIVE_KINDS).values_list("id", flat=True))
+    if not dimension_ids:
+        return {}
+    answers = dict(ComparativeJudgement.objects.filter(trial__dimension__study=study, repeat=0)
+                   .values("trial__dimension").annotate(n=Count("id")).values_list("trial__dimension", "n"))
+    trials = dict(Trial.objects.filter(dimension__study=study, dimension__kind__in=COMPARATIVE_KINDS, in_design=True)
+                  .values("dimension").annotate(n=Count("id")).values_list("dimension", "n"))
+    return {d: (answers.get(d, 0), trials.get(d, 0) * study.target_judgements_per_item) for d in dimension_ids}
+
+
 # Claiming trials ------------------------------------------------------------------------------------
 def trial_load_filter(now: datetime) -> Q:
     """Trial assignments that count towards a trial's load: first showings done, or held and not expired."""

@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 
 from django.db.models import Count, Max, Min
 
+from .comparative import comparative_progress
 from .exclusions import study_exclusions
 from .models import Judgement, Participant, Session, Study
 
@@ -30,17 +31,19 @@ def study_progress(study: Study) -> dict:
     by_dimension = dict(Judgement.objects.filter(dimension__study=study).values("dimension")
                         .annotate(n=Count("id")).values_list("dimension", "n"))
     wanted = len(artwork_ids) * target
-    dimensions = [{"key": d.key, "judgements": by_dimension.get(d.pk, 0), "target": wanted,
-                   "percent": _percent(by_dimension.get(d.pk, 0), wanted)}
-                  for d in study.dimensions.order_by("position", "id")]
+    compared = comparative_progress(study)  # a comparative dimension: first answers against its trials' target
+    counts = {d.pk: compared.get(d.pk, (by_dimension.get(d.pk, 0), wanted))
+              for d in study.dimensions.order_by("position", "id")}
+    dimensions = [{"key": d.key, "judgements": counts[d.pk][0], "target": counts[d.pk][1],
+                   "percent": _percent(*counts[d.pk])} for d in study.dimensions.order_by("position", "id")]
     covered = sum(min(n, target) for n in per_artwork)
     phases = Counter(Session.objects.filter(study=study).values_list("phase", flat=True))
     return {
         "status": study.status,
         "target_per_artwork": target,
         "n_artworks": len(artwork_ids),
-        "judgements": sum(by_dimension.values()),
-        "judgements_target": wanted * len(dimensions),
+        "judgements": sum(d["judgements"] for d in dimensions),
+        "judgements_target": sum(d["target"] for d in dimensions),
         "artwork_judges": covered,
         "artwork_judges_target": wanted,
         "percent": _percent(covered, wanted),

@@ -16,6 +16,7 @@ from annotations.comparative import (
     trial_loads,
 )
 from annotations.models import ComparativeJudgement, Session, Study, Trial, TrialAssignment
+from annotations.progress import study_progress
 from annotations.studies import study_create
 from tests.annotations.crowd_cast import artworks_add, session_judging
 from tests.conftest import require
@@ -176,3 +177,10 @@ def test_many_sessions_at_once_bring_every_trial_to_its_target_and_none_more_tha
     keys = list(answers.values_list("participant_id", "trial_id", "repeat"))
     assert len(keys) == len(set(keys)) == 7 * 5  # 4 trials and 1 repeat each, nothing judged twice
     assert all(s.phase == Session.Phase.COMPLETED for s in Session.objects.filter(study=study))
+
+
+def test_progress_counts_first_answers_against_the_design_trials_target(pairwise):
+    session = session_judging(pairwise, "p1")
+    trials_finish(session)
+    [appeal] = study_progress(pairwise)["dimensions"]
+    assert appeal == {"key": "appeal", "judgements": 3, "target": 8 * 2, "percent": 18.8}  # the repeat not counted
