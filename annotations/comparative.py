@@ -7,6 +7,8 @@ study-file entry may say (all optional; kept in Dimension.extra):
 - `size`: artworks per best_worst trial, 3-5 (default 4); pairwise is 2, triplet 3;
 - `appearances`: trials each artwork appears in (default 4, at least 2: see `design_tuples`);
 - `repeats`: trials each session is shown a second time, later, to measure consistency (default 2);
+- `adaptive`: true (pairwise, best_worst): among trials of equal load, those whose outcome is least
+  certain now come first (`trial_uncertainty_ranks`);
 - `aspect`: for a triplet, what similarity is about ("style", "content"), shown with the question;
 - `prompts` (and `negative_prompts`): texts for the model's score of an artwork on the dimension
   (pairwise, best_worst); for a triplet, `labels` with `prompts` give the aspect's scores.
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Case, CharField, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import MD5, Cast, Coalesce, Concat
 from django.utils import timezone
 
@@ -38,7 +40,7 @@ DEFAULT_SIZE = {"pairwise": 2, "triplet": 3, "best_worst": 4}
 DEFAULT_APPEARANCES = 4
 DEFAULT_REPEATS = 2
 MAX_APPEARANCES = 100
-EXTRA_FIELDS = ("size", "appearances", "repeats", "aspect", "negative_prompts")
+EXTRA_FIELDS = ("size", "appearances", "repeats", "aspect", "negative_prompts", "adaptive")
 RENEW_AFTER = timedelta(minutes=1)  # as crowd.RENEW_AFTER: holds renewed on a serve at most this often
 
 
@@ -70,6 +72,8 @@ def comparative_dimension_problems(kind: str, fields: dict, labels: Sequence[str
         problems.append(f"field 'repeats': a whole number from 0 to 50, got {fields['repeats']!r}")
     if fields.get("aspect") is not None and (kind != "triplet" or not isinstance(fields["aspect"], str)):
         problems.append("field 'aspect': text, and only for a triplet dimension")
+    if fields.get("adaptive") is not None and (not isinstance(fields["adaptive"], bool) or kind == "triplet"):
+        problems.append("field 'adaptive': true or false, for a pairwise or best_worst dimension")
     negative = fields.get("negative_prompts")
     if negative is not None and (not isinstance(negative, list) or not all(isinstance(p, str) for p in negative)):
         problems.append("field 'negative_prompts': a list of texts")
@@ -195,14 +199,48 @@ def trial_loads(trial_ids: list[int], now: datetime) -> dict[int, int]:
     return {trial_id: counts.get(trial_id, 0) for trial_id in trial_ids}
 
 
-def _candidates(session: Session, now: datetime) -> QuerySet[Trial]:
+def _candidates(session: Session, now: datetime, uncertain: dict[int, int] | None = None) -> QuerySet[Trial]:
+    """Design trials this session has not had, least loaded first; among equal loads the most
+    uncertain first where the dimension is adaptive (`uncertain`: trial id -> rank, 0 the most), then
+    by seeded hash."""
     load = (TrialAssignment.objects.filter(trial_load_filter(now), trial=OuterRef("pk"))
             .order_by().values("trial").annotate(n=Count("id")).values("n"))
+    priority = (Case(*(When(pk=pk, then=Value(rank)) for pk, rank in uncertain.items()),
+                     default=Value(len(uncertain)), output_field=IntegerField()) if uncertain else Value(0))
     return (Trial.objects.filter(dimension__study_id=session.study_id, in_design=True)
             .exclude(id__in=TrialAssignment.objects.filter(session=session).values("trial"))
-            .annotate(load=Coalesce(Subquery(load, output_field=IntegerField()), 0),
+            .annotate(load=Coalesce(Subquery(load, output_field=IntegerField()), 0), priority=priority,
                       tiebreak=MD5(Concat(Cast("id", CharField()), Value(f":{session.seed}"))))
-            .order_by("load", "tiebreak", "id"))
+            .order_by("load", "priority", "tiebreak", "id"))
+
+
+def trial_uncertainty_ranks(dimensions: list[Dimension]) -> dict[int, int]:
+    """For the adaptive dimensions (`adaptive: true`): their design trials ranked by how uncertain
+    their outcome is now, 0 the most. An artwork's current score is its smoothed share of wins,
+    (wins + 1) / (comparisons + 2), over the implied pairs of the answers so far (best-worst: the
+    best over each other, each other over the worst); a trial's uncertainty is the spread of its
+    artworks' scores (closest first). The balance of loads comes first: this only orders trials
+    of equal load, so the claims' guarantees hold."""
+    adaptive = [d.pk for d in dimensions if d.extra.get("adaptive") and d.kind != "triplet"]
+    if not adaptive:
+        return {}
+    wins: dict[int, int] = {}
+    seen: dict[int, int] = {}
+    for items, choice in ComparativeJudgement.objects.filter(trial__dimension_id__in=adaptive).values_list(
+            "items", "choice"):
+        best, worst = (choice[0], choice[1]) if isinstance(choice, list) else (choice, None)
+        for item in items:
+            if item != best:
+                wins[best] = wins.get(best, 0) + 1
+                seen[best], seen[item] = seen.get(best, 0) + 1, seen.get(item, 0) + 1
+            if worst is not None and item not in (best, worst):
+                wins[item] = wins.get(item, 0) + 1
+                seen[item], seen[worst] = seen.get(item, 0) + 1, seen.get(worst, 0) + 1
+    score = {a: (wins.get(a, 0) + 1) / (n + 2) for a, n in seen.items()}
+    spread = {pk: max(score.get(a, 0.5) for a in artworks) - min(score.get(a, 0.5) for a in artworks)
+              for pk, artworks in Trial.objects.filter(dimension_id__in=adaptive, in_design=True)
+              .values_list("id", "artworks")}
+    return {pk: rank for rank, pk in enumerate(sorted(spread, key=lambda pk: (spread[pk], pk)))}
 
 
 def _still_lowest(candidates: QuerySet[Trial], rows: list[Trial], now: datetime) -> bool:
@@ -220,13 +258,14 @@ def trials_allocate(session: Session) -> int:
     for dimension in dimensions:
         trials_design(dimension)
     repeats = max((int(d.extra.get("repeats", DEFAULT_REPEATS)) for d in dimensions), default=0)
+    uncertain = trial_uncertainty_ranks(dimensions)
     for attempt in range(CLAIM_ATTEMPTS):
         now = timezone.now()
         with transaction.atomic():
             Session.objects.select_for_update(no_key=True).get(pk=session.pk)
             if TrialAssignment.objects.filter(session=session).exists():
                 return TrialAssignment.objects.filter(session=session).count()
-            candidates = _candidates(session, now)
+            candidates = _candidates(session, now, uncertain)
             wanted = min(study.items_per_session, candidates.count())
             if wanted == 0:
                 return 0

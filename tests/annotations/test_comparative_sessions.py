@@ -14,8 +14,17 @@ from annotations.comparative import (
     session_next_trial,
     trial_answer_record,
     trial_loads,
+    trials_design,
 )
-from annotations.models import ComparativeJudgement, Session, Study, Trial, TrialAssignment
+from annotations.models import (
+    ComparativeJudgement,
+    Dimension,
+    Participant,
+    Session,
+    Study,
+    Trial,
+    TrialAssignment,
+)
 from annotations.progress import study_progress
 from annotations.studies import study_create
 from tests.annotations.crowd_cast import artworks_add, session_judging
@@ -184,3 +193,19 @@ def test_progress_counts_first_answers_against_the_design_trials_target(pairwise
     trials_finish(session)
     [appeal] = study_progress(pairwise)["dimensions"]
     assert appeal == {"key": "appeal", "judgements": 3, "target": 8 * 2, "percent": 18.8}  # the repeat not counted
+
+
+def test_an_adaptive_dimension_gives_the_trials_whose_outcome_is_least_certain_first(db):
+    study = comparative_study("adaptive", artworks=6, items_per_session=3, repeats=0)
+    Dimension.objects.filter(study=study).update(extra={"appearances": 2, "repeats": 0, "adaptive": True})
+    trials_design(Dimension.objects.get(study=study))  # 6 artworks in a cycle of 6 pairs
+    settled = Trial.objects.filter(dimension__study=study).order_by("id").first()
+    x, y = settled.artworks
+    for i in range(5):  # five people: x beats y every time, so x's and y's scores are clear
+        person = Participant.objects.create(study=study, external_id=f"earlier-{i}")
+        ComparativeJudgement.objects.create(participant=person, trial=settled, items=[x, y], choice=x,
+                                            created_at=timezone.now())
+    session = session_judging(study, "next")
+    session_next_trial(session)
+    given = [a.trial.artworks for a in TrialAssignment.objects.filter(session=session)]
+    assert len(given) == 3 and not any({x, y} & set(pair) for pair in given)  # the three pairs of unknowns
