@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET
 
 from annotations.selectors import study_for_user
 
-from .planning import MAX_CELLS, PlanRefused, PlanRequest, study_plan
+from .loader import study_dimensions
+from .planning import MAX_CELLS, PLANNED_KINDS, PlanRefused, PlanRequest, study_plan
 from .render_plan import plan_rows, plan_svg
 
 
@@ -29,7 +30,14 @@ class PlanForm(forms.Form):
     ms = forms.CharField(initial="25,50,100,200", label="M (artworks)", max_length=100)
     alpha = forms.FloatField(required=False, min_value=0, max_value=1, label="Expected alpha",
                              help_text="Empty: the pilot's (this study's judgements)")
-    replications = forms.IntegerField(initial=10, min_value=2, max_value=50, help_text="Simulated studies per cell")
+    replications = forms.IntegerField(initial=5, min_value=2, max_value=20,
+                                      help_text="Simulated studies per cell (plan_study runs more)")
+    dimension = forms.ChoiceField(choices=())
+
+    def __init__(self, *args, dimensions: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dimension"].choices = [(key, key) for key in dimensions]
+        self.fields["dimension"].initial = dimensions[0] if dimensions else None
 
     def clean_ns(self):
         return _numbers(self.cleaned_data["ns"])
@@ -40,14 +48,16 @@ class PlanForm(forms.Form):
     def plan_request(self) -> PlanRequest:
         data = self.cleaned_data
         return PlanRequest(target_width=data["target_width"], ns=data["ns"], ms=data["ms"], alpha=data["alpha"],
-                           replications=data["replications"])
+                           replications=data["replications"], n_boot=100, dimensions=[data["dimension"]])
 
 
 @require_GET
 @login_required
 def plan_page(request, slug: str):
     study = study_for_user(request.user, slug)
-    form = PlanForm(request.GET if "target_width" in request.GET else None)
+    # One dimension per request, few replications: the page answers within seconds; plan_study does more.
+    keys = [d.key for d in study_dimensions(study).values() if d.kind in PLANNED_KINDS]
+    form = PlanForm(request.GET if "target_width" in request.GET else None, dimensions=keys)
     context = {"study": study, "form": form, "tab": "alignment"}
     if form.is_bound and form.is_valid():
         try:

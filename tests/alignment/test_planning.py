@@ -76,7 +76,7 @@ def test_text_output_has_the_table_and_the_cost_line(pilot):
 
 def test_plan_page_shows_a_table_and_a_chart(pilot, client):
     client.force_login(pilot.owner)
-    page = client.get("/studies/pilot/alignment/plan/?target_width=0.3&ns=3,5&ms=30,60&replications=3")
+    page = client.get("/studies/pilot/alignment/plan/?target_width=0.3&ns=3,5&ms=30,60&replications=3&dimension=style")
     html = page.content.decode()
     assert page.status_code == 200 and "<svg" in html and 'class="plan-table"' in html
     assert "people per artwork" in html
