@@ -33,7 +33,7 @@ def study_rows(study: Study) -> StudyRows:
         "artwork_id", "dimension_id", "value", "is_gold"))
     predictions = list(Prediction.objects.filter(dimension__study=study).values(
         "artwork_id", "dimension_id", "model_name", "revision", "method", "probs", "label", "expected",
-        "prompts_hash", "run_id", "source_id", "probe_id"))
+        "prompts_hash", "run_id", "source_id", "probe_id", "by_template"))
     checks = list(AttentionCheck.objects.filter(participant__study=study, passed__isnull=False)
                   .order_by("id").values("participant_id", "kind", "passed"))
     models = _models(study, predictions)

@@ -29,6 +29,7 @@ from .report_competence import competence_methods, competence_options, crowd_sec
 from .report_embedding import embedding_maps
 from .report_exclusions import exclusions_apply
 from .report_figures import TIES_SEED, json_ready
+from .report_prompts import prompt_sensitivity_section
 from .report_sections import dimension_report, inputs_section
 
 SCHEMA = "artalign-alignment-report/1"
@@ -84,6 +85,7 @@ def report_build(study: Study, options: ReportOptions = ReportOptions(), progres
         sections[dim.key] = dimension_report(arrays, rows.models, n_boot=options.n_boot,
                                              seed=options.seed, min_stratum_items=options.min_stratum_items)
         sections[dim.key] |= crowd_sections(dim, arrays, rows, methods, seed=options.seed)
+        sections[dim.key]["prompt_sensitivity"] = prompt_sensitivity_section(dim, arrays, rows)
     report = {
         "schema": SCHEMA,
         "study": {"slug": study.slug, "title": study.title},

@@ -59,6 +59,7 @@ class PredictionRow(TypedDict):
     run_id: int | None
     source_id: int | None  # the PredictionImport of an imported prediction
     probe_id: int | None  # the StoredProbe of a transfer prediction
+    by_template: dict  # zero-shot: each prompt template's own answer (report_prompts)
     model_key: str  # the model's name in the report (see `loader.model_key`)
 
 

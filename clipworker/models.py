@@ -100,6 +100,8 @@ class Prediction(models.Model):
                                related_name="predictions", help_text="The file an imported prediction came from")
     probe = models.ForeignKey("StoredProbe", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="predictions", help_text="The stored probe of a transfer prediction")
+    by_template = models.JSONField(default=dict, blank=True,
+                                   help_text="Zero-shot: {template: {probs, label, expected}}, each template alone")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

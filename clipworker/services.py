@@ -28,6 +28,7 @@ from .models import ArtworkFailure, ClipRun, Embedding, Prediction
 from .pipeline import embed_items
 from .probe import probe_cross_val
 from .progress import cliprun_refresh
+from .prompt_variants import score_variants
 from .scoring import DimensionSpec, dimension_spec, prompts_hash, score_dimensions
 
 SPEC_EXTRA_FIELDS = ("label_prompts", "pair_prompts", "negative_prompts", "threshold")
@@ -103,7 +104,8 @@ def cliprun_score_batch(run_id: int, artwork_ids: list[int]) -> None:
     with transaction.atomic():
         Embedding.objects.bulk_create(new, ignore_conflicts=True)
         Prediction.objects.bulk_create(predictions, update_conflicts=True, unique_fields=PREDICTION_KEY,
-                                       update_fields=["run", "probs", "label", "expected", "prompts_hash"])
+                                       update_fields=["run", "probs", "label", "expected", "prompts_hash",
+                                                      "by_template"])
         ArtworkFailure.objects.bulk_create(
             [ArtworkFailure(run=run, artwork_id=pk, reason=reason) for pk, reason in failures.items()],
             ignore_conflicts=True)
@@ -120,13 +122,16 @@ def _zero_shot_predictions(run: ClipRun, clip: LoadedClip, vectors: dict[int, np
         return compared
     specs = [dimension_spec_for(d) for d in dims]
     ids = list(vectors)
-    scores = score_dimensions(specs, np.stack([vectors[i] for i in ids]), clip.embed_texts, clip.logit_scale)
+    matrix = np.stack([vectors[i] for i in ids])
+    scores = score_dimensions(specs, matrix, clip.embed_texts, clip.logit_scale)
+    variants = score_variants(specs, matrix, clip.embed_texts, clip.logit_scale)  # each template alone
     hashes = {spec.key: prompts_hash(spec) for spec in specs}
     return [
         Prediction(run=run, artwork_id=artwork_id, dimension=dim, model_name=run.model_name,
                    revision=clip.revision, method=Prediction.Method.ZERO_SHOT, probs=item[dim.key]["probs"],
-                   label=item[dim.key]["label"], expected=item[dim.key]["expected"], prompts_hash=hashes[dim.key])
-        for artwork_id, item in zip(ids, scores) for dim in dims
+                   label=item[dim.key]["label"], expected=item[dim.key]["expected"], prompts_hash=hashes[dim.key],
+                   by_template=by_template.get(dim.key, {}))
+        for artwork_id, item, by_template in zip(ids, scores, variants) for dim in dims
     ] + compared
 
 

@@ -6,14 +6,19 @@ from django.utils.safestring import mark_safe
 from alignment.render_model_views import model_views as views_of
 
 register = template.Library()
+SVG_NAMESPACE = ' xmlns="http://www.w3.org/2000/svg"'  # inline in HTML an <svg> needs none: the report names no URL
+
+
+def _inline(svg: str) -> str:
+    return mark_safe(svg.replace(SVG_NAMESPACE, "", 1))  # render_model_views escapes every text
 
 
 @register.inclusion_tag("alignment/_model_views.html")
 def model_views(content, key=None):
     views = views_of(content, key or None)
     for m in views["maps"]:
-        m["svg"] = mark_safe(m["svg"])  # render_model_views escapes every text
+        m["svg"] = _inline(m["svg"])
     for d in views["dimensions"]:
         for item in (*d["reliability"], *d["prompts"]):
-            item["svg"] = mark_safe(item["svg"])
+            item["svg"] = _inline(item["svg"])
     return {"views": views}

@@ -86,7 +86,8 @@ def _differences(a, b, path=""):
 
 def test_report_of_a_study_with_judgements_and_predictions_shows_every_section(aligned_study, fast_report):
     report = fast_report
-    assert set(report) == {"schema", "study", "options", "inputs", "exclusions", "attention_checks", "dimensions"}
+    assert set(report) == {"schema", "study", "options", "inputs", "exclusions", "attention_checks", "dimensions",
+                           "comparative", "embedding_maps"}
     assert list(report["dimensions"]) == ["content", "scene", "style", "period", "deformation", "origin", "aesthetic"]
     for key, dim in report["dimensions"].items():
         alpha = dim["humans"]["alpha"]
