@@ -98,11 +98,11 @@ def reliability_svg(cal: dict, *, title: str, width: int = 300, height: int = 28
     return svg_document(width, height, f"{title}: reliability diagram", body)
 
 
-def prompt_svg(figures: dict, *, title: str, width: int = 300, height: int = 200) -> str:
+def prompt_svg(figures: dict, *, title: str, width: int = 300) -> str:
     """One row per prompt template (and the ensemble): its figure as a dot on a shared axis."""
     rows = [(name, f.get("value")) for name, f in figures.items()]
     left, right, top, row_h = 150, 16, 26, 18
-    height = max(height, top + row_h * len(rows) + 30)
+    height = top + row_h * len(rows) + 30
     values = [v for _, v in rows if svg_number(v)]
     lo, hi = (min(values + [0.0]), max(values + [1.0])) if values else (0.0, 1.0)
     span_w = width - left - right
