@@ -86,8 +86,9 @@ def test_the_bundle_holds_every_file_with_its_sha256_and_the_report_inputs(expor
     archive = zipfile.ZipFile(io.BytesIO(bundle.data))
     manifest = json.loads(archive.read("perception/manifest.json"))
     names = [f["name"] for f in manifest["files"]]
+    long = [f"long/{d.key}.csv" for d in exported.dimensions.order_by("position", "key")]  # task,worker,label
     assert names == ["study.yaml", "judgements.csv", "predictions.csv", "participants.csv", "attention_checks.csv",
-                     "report.json", "report.html"]
+                     *long, "report.json", "report.html"]
     for entry in manifest["files"]:
         data = archive.read(f"perception/{entry['name']}")
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
