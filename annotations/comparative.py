@@ -175,6 +175,12 @@ def trials_design(dimension: Dimension) -> int:
         return len(keys)
 
 
+def comparative_judged_keys(study: Study) -> set[str]:
+    """Keys of the study's dimensions that hold trial answers."""
+    return set(ComparativeJudgement.objects.filter(trial__dimension__study=study)
+               .values_list("trial__dimension__key", flat=True).distinct())
+
+
 def comparative_progress(study: Study) -> dict[int, tuple[int, int]]:
     """Per comparative dimension (id): (first answers given, design trials x the study's target)."""
     dimension_ids = list(Dimension.objects.filter(study=study, kind__in=COMPARATIVE_KINDS).values_list("id", flat=True))

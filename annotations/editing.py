@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
+from .comparative import comparative_judged_keys
 from .errors import Refused
 from .models import Artwork, Dimension, Judgement, Study, StudyMember
 from .opening import (
@@ -81,6 +82,7 @@ def _check_against_judgements(study: Study, dims: list[dict]) -> list[str]:
     errors = []
     stored = {d.key: d for d in study.dimensions.all()}
     judged = set(Judgement.objects.filter(dimension__study=study).values_list("dimension__key", flat=True).distinct())
+    judged |= comparative_judged_keys(study)  # trial answers count as judgements: never removed or re-kinded
     wanted = {d["key"]: d for d in dims}
     for key in sorted(judged - wanted.keys()):
         errors.append(f"dimension {key!r}: it has judgements and cannot be removed")

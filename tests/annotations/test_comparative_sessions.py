@@ -16,6 +16,7 @@ from annotations.comparative import (
     trial_loads,
     trials_design,
 )
+from annotations.editing import StudyChangeRefused, study_update
 from annotations.models import (
     ComparativeJudgement,
     Dimension,
@@ -209,3 +210,16 @@ def test_an_adaptive_dimension_gives_the_trials_whose_outcome_is_least_certain_f
     session_next_trial(session)
     given = [a.trial.artworks for a in TrialAssignment.objects.filter(session=session)]
     assert len(given) == 3 and not any({x, y} & set(pair) for pair in given)  # the three pairs of unknowns
+
+
+def test_a_dimension_with_trial_answers_cannot_be_removed_or_change_its_kind(pairwise):
+    session = session_judging(pairwise, "p1")
+    item = session_next_trial(session)
+    trial_answer_record(session, item.assignment.pk, {"choice": 0})
+    spec = {"title": "pairs", "dimensions": [{"key": "appeal", "kind": "triplet", "question": "Odd one out?"}]}
+    with pytest.raises(StudyChangeRefused, match="the kind cannot change"):
+        study_update(pairwise, spec)
+    spec["dimensions"] = [{"key": "other", "kind": "pairwise", "question": "Which?"}]
+    with pytest.raises(StudyChangeRefused, match="cannot be removed"):
+        study_update(pairwise, spec)
+    assert ComparativeJudgement.objects.count() == 1
