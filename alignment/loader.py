@@ -59,7 +59,7 @@ def _models(study: Study, predictions: list[dict]) -> dict[str, dict]:
         p["model_key"] = model_key(p["model_name"], p["revision"], p["method"], len(revisions[p["model_name"]]) > 1)
         groups[p["model_key"]].append(p)
     runs = {r["id"]: r for r in ClipRun.objects.filter(study=study).values(
-        "id", "model_name", "revision", "is_stand_in")}
+        "id", "model_name", "revision", "is_stand_in", "scoring")}
     sources = {s["id"]: s for s in PredictionImport.objects.filter(study=study).values("id", "sha256", "file_name")}
     models = {}
     for key, rows in sorted(groups.items()):
@@ -76,6 +76,9 @@ def _models(study: Study, predictions: list[dict]) -> dict[str, dict]:
         if files:  # imported: the file(s) they came from, by sha256
             models[key]["imported_from"] = [{"sha256": sources[f]["sha256"], "file": sources[f]["file_name"]}
                                             for f in files]
+        scoring = [runs[r]["scoring"] for r in sorted(linked) if runs[r]["scoring"]]
+        if scoring and method == Prediction.Method.ZERO_SHOT:  # the family and how its scores became probabilities
+            models[key]["scoring"] = scoring[-1]
         probe_ids = {p["probe_id"] for p in rows if p["probe_id"]}
         if probe_ids:  # a stored probe applied here: held out, trained on another study
             models[key]["probe"] = _probe_meta(min(probe_ids))

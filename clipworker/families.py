@@ -58,6 +58,15 @@ def family_of(model_type: str) -> Family:
                          f" ({', '.join(FAMILIES)})") from None
 
 
+def run_scoring(family_key: str) -> dict:
+    """What a run records about its scores: runs take the softmax over labels of the model's logits
+    (for sigmoid families s·cos + b, where b cancels: the "softmax" normalisation)."""
+    family = family_of(family_key)
+    how = ("softmax over labels of s·cos" if family.scores == "softmax"
+           else "softmax over labels of s·cos + b (the bias cancels)")
+    return {"family": family.key, "scores": family.scores, "normalisation": "softmax", "how": how}
+
+
 def label_probabilities(image_emb: np.ndarray, text_emb: np.ndarray, *, logit_scale: float, logit_bias: float = 0.0,
                         scores: str = "softmax", normalisation: str = "softmax") -> np.ndarray:
     """(n, K) label probabilities from unit image rows (n, d) and unit label rows (K, d).

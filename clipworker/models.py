@@ -53,6 +53,8 @@ class ClipRun(models.Model):
     model_name = models.CharField(max_length=200)
     revision = models.CharField(max_length=64, blank=True)
     is_stand_in = models.BooleanField(default=False, help_text="Computed with the offline tiny stand-in CLIP")
+    scoring = models.JSONField(default=dict, blank=True,
+                               help_text="How label scores became probabilities: family, scores, normalisation")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

@@ -23,6 +23,7 @@ from annotations.models import Artwork, Dimension, Study
 from annotations.values import COMPARATIVE_KINDS
 
 from .comparative import comparative_predictions
+from .families import run_scoring
 from .model import LoadedClip, get_clip
 from .models import ArtworkFailure, ClipRun, Embedding, Prediction
 from .pipeline import embed_items
@@ -86,7 +87,7 @@ def cliprun_score_batch(run_id: int, artwork_ids: list[int]) -> None:
     clip = clip_for(run.model_name)
     ClipRun.objects.filter(pk=run.pk, status=ClipRun.Status.QUEUED).update(
         status=ClipRun.Status.RUNNING, started_at=timezone.now(), revision=clip.revision,
-        is_stand_in=clip.is_stand_in)
+        is_stand_in=clip.is_stand_in, scoring=run_scoring(clip.family))
     vectors = {e.artwork_id: e.array() for e in Embedding.objects.filter(
         artwork_id__in=artwork_ids, model_name=run.model_name, revision__in=[clip.revision, ""])}
     missing = list(Artwork.objects.filter(pk__in=artwork_ids, study=run.study).exclude(pk__in=vectors))

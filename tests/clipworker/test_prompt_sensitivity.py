@@ -86,3 +86,10 @@ def test_the_report_gives_each_templates_figures_and_their_spread(sensitivity, d
         origin["models"][STAND_IN_NAME]["vs_majority"]["accuracy"])
     values = [section["templates"][t]["accuracy_vs_majority"]["value"] for t in templates]
     assert section["spread"]["accuracy_vs_majority"] == pytest.approx(max(values) - min(values))
+
+
+def test_the_report_says_how_the_runs_scores_became_probabilities(sensitivity, db):
+    _, report = sensitivity
+    scoring = report["dimensions"]["origin"]["models"][STAND_IN_NAME]["scoring"]
+    assert scoring == {"family": "clip", "scores": "softmax", "normalisation": "softmax",
+                       "how": "softmax over labels of s·cos"}
