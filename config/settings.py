@@ -266,7 +266,7 @@ CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: expected a Redis URL (redis://, rediss:// or unix://)")
 CACHES = {"default": {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+    "BACKEND": "config.cache.KeptClientRedisCache", "LOCATION": CACHE_URL,  # Django's, one client per pool
     # A cache that is down must not hold up annotators: give up within a second (throttles then let requests through).
     "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
 } if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
