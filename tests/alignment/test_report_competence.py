@@ -131,9 +131,17 @@ def test_dashboard_shows_competence_beside_leave_one_out_the_uncertain_artworks_
     study = Study.objects.get(slug="competence")
     client.force_login(study.owner)
     html = client.get("/studies/competence/alignment/?dimension=style").content.decode()
-    assert 'id="competence-participants"' in html and "expert-1" in html and 'id="most-uncertain"' in html
-    assert 'id="order-flag"' in html and 'id="error-consistency"' in html
-    assert 'id="icc"' in client.get("/studies/competence/alignment/?dimension=aesthetic").content.decode()
+    assert 'class="crowd-competence"' in html and "expert-1" in html and 'class="crowd-uncertain"' in html
+    assert "crowd-order-flag" in html and 'class="crowd-error-consistency"' in html
+    assert 'class="crowd-icc"' in client.get("/studies/competence/alignment/?dimension=aesthetic").content.decode()
+
+
+def test_html_report_holds_the_same_figures(built):
+    from alignment.render_report import report_html
+
+    html = report_html(built)
+    assert html.count('class="crowd-competence"') == 1 and html.count('class="crowd-icc"') == 1
+    assert "crowd-order-flag" in html and "<script" not in html
 
 
 def test_bundle_has_the_long_tables_and_competence_and_posterior_per_dimension(built):
