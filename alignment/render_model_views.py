@@ -132,8 +132,8 @@ def model_views(content: dict | None, key: str | None) -> dict:
     maps = []
     for model, m in (content.get("embedding_maps") or {}).items():
         fields = [f for f in (*MAP_FIELDS, *(f"{p}:{key}" for p in ("majority", "model") if key)) if f in m["fields"]]
-        if key is None:
-            fields = [f for f in m["fields"] if not f.startswith(("majority:", "model:"))][:2]
+        if key is None:  # the HTML report's maps: by the artworks' own fields
+            fields = [f for f in MAP_FIELDS if f in m["fields"]][:2]
         for field in fields:
             maps.append({"model": model, "field": field, "explained": m["explained_variance"],
                          "svg": map_svg(m, field, title=f"{short(model, 28)} · {field}")})

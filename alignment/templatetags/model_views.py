@@ -1,4 +1,4 @@
-"""{% model_views content key %}: issue 16's views of a stored report (embedding map, reliability
+"""{% model_views content key part %}: issue 16's views of a stored report (embedding map, reliability
 diagrams, prompt sensitivity), for the dashboard (one dimension) and the HTML report (key None)."""
 from django import template
 from django.utils.safestring import mark_safe
@@ -14,8 +14,14 @@ def _inline(svg: str) -> str:
 
 
 @register.inclusion_tag("alignment/_model_views.html")
-def model_views(content, key=None):
+def model_views(content, key=None, part="all"):
+    """part: "all" (the dashboard: the maps and the dimension `key`), "maps" (the HTML report, once)
+    or "dimension" (the HTML report, inside each dimension's section)."""
     views = views_of(content, key or None)
+    if part == "maps":
+        views["dimensions"] = []
+    elif part == "dimension":
+        views["maps"] = []
     for m in views["maps"]:
         m["svg"] = _inline(m["svg"])
     for d in views["dimensions"]:
