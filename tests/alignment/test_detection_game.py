@@ -58,7 +58,7 @@ def game(module_db, tmp_path_factory):
     call_command("import_judgements", "detection-game", str(folder / "judgements.csv"), "--skip-bad-rows", **quiet)
     call_command("import_predictions", "detection-game", str(folder / "predictions.csv"), **quiet)
     call_command("alignment_report", "detection-game", "--format", "json", "--out", str(folder / "report.json"),
-                 "--bootstrap", "300", **quiet)
+                 "--bootstrap", "100", **quiet)
     report = json.loads((folder / "report.json").read_text())
     return votes, per_image, report["dimensions"]["origin"]["truth"]
 

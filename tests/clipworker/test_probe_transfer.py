@@ -64,7 +64,7 @@ def transfer(module_db, realdata, tmp_path_factory):
     call_command("run_clip", "release-b", "--method", "probe", "--train-study", "release-a", "--model", MODEL,
                  "--dimension", "origin", "--target", "field", "--group-by", "prompt", "--folds", "3", stdout=out)
     call_command("alignment_report", "release-b", "--format", "json", "--out", str(folder / "b.json"),
-                 "--bootstrap", "200", stdout=io.StringIO())
+                 "--bootstrap", "100", stdout=io.StringIO())
     return parts, out.getvalue(), json.loads((folder / "b.json").read_text())
 
 
