@@ -14,6 +14,7 @@ from typing import Any
 from .render_svg import ceiling_svg, heatmap_svg, scatter_svg
 
 STAND_IN_NOTE = "stand-in model, random weights"
+KINDS = ("ceiling", "confusion", "scatter", "shares")  # the `kind` of every figure this module draws
 
 
 def ceiling_rows(dim: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:

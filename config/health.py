@@ -48,7 +48,8 @@ def health(request):
     checks = {"database": database_check}
     if settings.CELERY_BROKER_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
         checks["broker"] = broker_check
-    report, failed = {}, []
+    report: dict[str, str | list[str]] = {}
+    failed: list[str] = []
     for name, check in checks.items():
         try:
             check()

@@ -25,6 +25,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
+from alignment.figures import KINDS
 from annotations.models import Study
 from bench.server import free_port, server_env, server_stop, server_wait
 from tests.conftest import PROJECT_ROOT, require
@@ -65,6 +66,8 @@ LABELS_OUTSIDE_JS = """() => {
 }"""
 
 
+# The charts of alignment/figures.py (other report sections draw their own, checked by their tests).
+OUR_CHARTS = ", ".join(f"figure.chart-figure[data-kind={kind}]" for kind in KINDS)
 SCROLLING_TABLES_JS = ("() => [...document.querySelectorAll('.table-box')]"
                        ".filter(b => b.scrollWidth > b.clientWidth + 1).length")
 
@@ -183,8 +186,7 @@ def test_the_embedded_profile_runs_clip_on_its_worker_and_the_alignment_view_fit
         charts = {}
         for key in keys:  # the alignment view's charts per dimension, at 1366×900
             page.goto(f"{base}/studies/demo/alignment/?dimension={key}")
-            charts[key] = page.locator("figure.chart-figure").evaluate_all(
-                "figures => figures.map(f => f.dataset.kind)")
+            charts[key] = page.locator(OUR_CHARTS).evaluate_all("figures => figures.map(f => f.dataset.kind)")
             assert page.evaluate(OVERFLOW_JS) == [], key
             assert page.evaluate(LABELS_OUTSIDE_JS) == [], key
             assert page.evaluate(SCROLLING_TABLES_JS) == 0, key  # at 1366 px every table fits its box
@@ -207,8 +209,8 @@ def test_the_embedded_profile_runs_clip_on_its_worker_and_the_alignment_view_fit
         assert exported.ok
         (tmp_path / "report.html").write_bytes(exported.body())
         page.goto((tmp_path / "report.html").as_uri())
-        on_disk = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('section.dimension')].map(
-            s => [s.dataset.dimension, [...s.querySelectorAll('figure.chart-figure')].map(f => f.dataset.kind)]))""")
+        on_disk = page.evaluate("""charts => Object.fromEntries([...document.querySelectorAll('section.dimension')].map(
+            s => [s.dataset.dimension, [...s.querySelectorAll(charts)].map(f => f.dataset.kind)]))""", OUR_CHARTS)
         assert on_disk == charts
         assert page.evaluate(LABELS_OUTSIDE_JS.replace("#confusions svg", "figure[data-kind=confusion] svg")) == []
         assert errors == []
