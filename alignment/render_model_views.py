@@ -124,16 +124,19 @@ def prompt_svg(figures: dict, *, title: str, width: int = 300) -> str:
     return svg_document(width, height, f"{title}: prompt sensitivity", body)
 
 
-def model_views(content: dict | None, key: str | None) -> dict:
+def model_views(content: dict | None, key: str | None, colour: str | None = None) -> dict:
     """{"maps": [{"model", "field", "svg", "explained"}], "dimensions": [{"key", "reliability": [...],
     "calibration": [...rows], "prompts": [...]}]} from a stored report; empty lists where it holds none."""
     if not content:
-        return {"maps": [], "dimensions": []}
-    maps = []
+        return {"maps": [], "dimensions": [], "colours": []}
+    maps, colours = [], []
     for model, m in (content.get("embedding_maps") or {}).items():
         fields = [f for f in (*MAP_FIELDS, *(f"{p}:{key}" for p in ("majority", "model") if key)) if f in m["fields"]]
+        colours += [f for f in m["fields"] if f not in colours]
         if key is None:  # the HTML report's maps: by the artworks' own fields
             fields = [f for f in MAP_FIELDS if f in m["fields"]][:2]
+        elif colour:  # the researcher's choice: that field alone (any the report holds)
+            fields = [colour] if colour in m["fields"] else []
         for field in fields:
             maps.append({"model": model, "field": field, "explained": m["explained_variance"],
                          "svg": map_svg(m, field, title=f"{short(model, 28)} · {field}")})
@@ -155,4 +158,4 @@ def model_views(content: dict | None, key: str | None) -> dict:
                                            title=f"{short(name, 24)} · {figure}")}
                         for name, p in prompts.items() for figure in p.get("figures", [])],
         })
-    return {"maps": maps, "dimensions": dims}
+    return {"maps": maps, "dimensions": dims, "colours": colours}

@@ -14,10 +14,11 @@ def _inline(svg: str) -> str:
 
 
 @register.inclusion_tag("alignment/_model_views.html")
-def model_views(content, key=None, part="all"):
+def model_views(content, key=None, part="all", colour=None):
     """part: "all" (the dashboard: the maps and the dimension `key`), "maps" (the HTML report, once)
-    or "dimension" (the HTML report, inside each dimension's section)."""
-    views = views_of(content, key or None)
+    or "dimension" (the HTML report, inside each dimension's section). `colour`: the field the
+    dashboard's map is coloured by (its `?map=` choice; the default small multiple without one)."""
+    views = views_of(content, key or None, colour=colour or None)
     if part == "maps":
         views["dimensions"] = []
     elif part == "dimension":
@@ -27,4 +28,4 @@ def model_views(content, key=None, part="all"):
     for d in views["dimensions"]:
         for item in (*d["reliability"], *d["prompts"]):
             item["svg"] = _inline(item["svg"])
-    return {"views": views}
+    return {"views": views, "key": key, "choosable": part == "all"}

@@ -147,3 +147,19 @@ def test_the_report_holds_the_embedding_map_equal_to_scikit_learns_pca_and_the_h
     views = model_views(report, "origin")
     assert [m["field"] for m in views["maps"]][:2] == ["origin", "style"]
     assert views["maps"][0]["svg"].count("<circle") >= drawn["n"]
+
+
+def test_the_dashboard_colours_the_map_by_the_field_the_researcher_picks(transfer, db, client):
+    from django.contrib.auth import get_user_model
+
+    from annotations.models import Study
+
+    study = Study.objects.get(slug="release-b")
+    study.owner = get_user_model().objects.create_user("map-owner", password="map-owner-pass-1")
+    study.save(update_fields=["owner"])
+    client.force_login(study.owner)
+    page = client.get("/studies/release-b/alignment/?dimension=origin&map=model:origin").content.decode()
+    assert page.count('data-kind="embedding-map"') == 1 and 'data-field="model:origin"' in page
+    assert "Colour by:" in page and "map=origin" in page and "map=majority" not in page  # no judgements in B
+    default = client.get("/studies/release-b/alignment/?dimension=origin").content.decode()
+    assert default.count('data-kind="embedding-map"') >= 3  # origin, style, period, majority/model…
