@@ -47,8 +47,8 @@ def report_job_start(study: Study, options: ReportOptions, user=None) -> ReportJ
 
 
 def report_job_current(study: Study) -> ReportJob | None:
-    """The job the dashboard shows: the newest one, unless a report stored later supersedes it
-    (a done job is shown only while its report is the latest; a failed one until the next job)."""
+    """The study's newest job: the dashboard shows its panel while it is queued or running, and its
+    reason once it failed (until the next job); a done job's report is the page itself."""
     return study.report_jobs.order_by("-created_at", "-id").first()
 
 
