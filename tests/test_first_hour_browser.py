@@ -181,7 +181,7 @@ def test_the_embedded_profile_runs_clip_on_its_worker_and_the_alignment_view_fit
         assert " ".join(row.locator("td").nth(2).inner_text().split()) == "24"  # the demo's artworks
         page.screenshot(path=shots / "study-list-demo.jpg", type="jpeg", quality=70, full_page=True)
 
-        report = report_create(study, ReportOptions(n_boot=200, min_stratum_items=4))
+        report = report_create(study, ReportOptions(n_boot=50, min_stratum_items=4))
         keys = list(report.content["dimensions"])
         charts = {}
         for key in keys:  # the alignment view's charts per dimension, at 1366×900
