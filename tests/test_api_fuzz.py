@@ -35,6 +35,8 @@ from schemathesis.specs.openapi.checks import (
 from alignment.reports import ReportOptions, report_create
 from annotations.models import Study
 from clipworker.models import ArtworkFailure
+from config.celery import app
+from tests.clipworker.test_worker import use_broker
 from tests.conftest import perception_study, researcher
 from tests.researcher_cast import aligned_study, viewer_of
 
@@ -86,7 +88,18 @@ def owner(study):
 
 
 @pytest.fixture
-def api_schema(request, study, owner, monkeypatch, app_connections_kept):
+def queued_only(settings):
+    """As in production, a request only queues its task (here on kombu's in-memory transport, with no
+    worker): the fuzzer checks the API's answers; what the tasks then do is tested on its own."""
+    saved = app.conf.broker_url, app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    use_broker("memory://", eager=False)
+    yield
+    use_broker(*saved)
+
+
+@pytest.fixture
+def api_schema(request, study, owner, monkeypatch, app_connections_kept, queued_only):
     # schemathesis 4.32 renames the running test through `Node._nodeid`, which pytest 9.2 no longer
     # has (it keeps `_id`); give it one to read, which pytest's own reporting ignores.
     if not hasattr(request.node, "_nodeid"):
