@@ -393,6 +393,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`: each choice set its own name in the schema (import and report
+    # jobs share one set, so one name).
+    "ENUM_NAME_OVERRIDES": {
+        "StudyStatusEnum": "annotations.models.Study.Status",
+        "JobStatusEnum": "annotations.models.ImportJob.Status",
+    },
 }
 
 # Mail: password reset needs it, so its pages exist only when EMAIL_HOST is set (SMTP).
