@@ -14,10 +14,10 @@ from annotations.serializers import ErrorsSerializer
 
 from .bundle import KINDS, export_file
 from .dashboard import dimension_points, stratum_parse
+from .jobs import report_job_progress, report_job_start
 from .loader import report_latest
 from .models import Report, ReportJob
 from .report_figures import json_ready
-from .report_jobs import report_job_progress, report_job_start
 from .reports import SEED_MAX, ReportOptions
 
 

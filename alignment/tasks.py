@@ -1,4 +1,4 @@
-"""Celery tasks of alignment: a report computed off the request (`report_jobs`)."""
+"""Celery tasks of alignment: a report computed off the request (`jobs`)."""
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -8,6 +8,6 @@ RETRIED = (OperationalError, InterfaceError)  # the database away for a moment: 
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=3)
 def report_job_run(job_id: int) -> None:
     """Build and store the report of one ReportJob. Idempotent: a finished job is not computed again."""
-    from .report_work import report_job_compute
+    from .jobs_worker import report_job_compute
 
     report_job_compute(job_id)

@@ -8,14 +8,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from annotations.errors import refusals_as_messages
 from annotations.selectors import study_for_user
 
-from .bundle import KINDS, NoReport, export_file
+from .bundle import KINDS, export_file
 from .dashboard import dashboard_page, stratum_parse
 from .forms import ReportOptionsForm
+from .jobs import report_job_current, report_job_progress, report_job_start
 from .loader import report_latest
 from .models import ReportJob
-from .report_jobs import ReportQueueRefused, report_job_current, report_job_progress, report_job_start
 
 
 @login_required
@@ -40,6 +41,7 @@ def dashboard(request, slug: str):
 
 @require_POST
 @login_required
+@refusals_as_messages("alignment:dashboard")
 def report_compute(request, slug: str):
     study = study_for_user(request.user, slug, write=True)
     form = ReportOptionsForm(request.POST)
@@ -47,10 +49,7 @@ def report_compute(request, slug: str):
         for field, errors in form.errors.items():
             messages.error(request, f"{field}: {' '.join(errors)}")
         return redirect("alignment:dashboard", study.slug)
-    try:
-        report_job_start(study, form.options(), request.user)
-    except ReportQueueRefused as exc:
-        messages.error(request, str(exc))
+    report_job_start(study, form.options(), request.user)
     return redirect("alignment:dashboard", study.slug)
 
 
@@ -74,15 +73,12 @@ def exports(request, slug: str):
 
 @require_GET
 @login_required
+@refusals_as_messages("alignment:exports")
 def export_download(request, slug: str, kind: str):
     study = study_for_user(request.user, slug)
     if kind not in KINDS:
         raise Http404("No such export")
-    try:
-        exported = export_file(study, kind)
-    except NoReport as exc:
-        messages.error(request, str(exc))
-        return redirect("alignment:exports", study.slug)
+    exported = export_file(study, kind)
     response = HttpResponse(exported.data, content_type=exported.content_type)
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-{exported.name}"'
     response["X-Content-Type-Options"] = "nosniff"

@@ -28,7 +28,7 @@ class Refused(Exception):
 
 
 def refusals_as_messages(back: str, prefix: str = ""):
-    """A page's POST action (a view of a study's `slug`) whose service may refuse: each reason becomes
+    """A page's action (a view of a study's `slug`, mostly a POST) whose service may refuse: each reason becomes
     an error message, `prefix` before it, and the browser goes back to the page named `back`. Pages
     with a form catch `Refused` themselves, to show its errors beside the form they re-render."""
     def decorate(view):

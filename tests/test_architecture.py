@@ -149,8 +149,13 @@ QUERYSET_METHODS = {"objects", "filter", "exclude", "values_list", "order_by", "
                     "annotate", "aggregate", "select_for_update", "bulk_create", "save", "delete", "refresh_from_db"}
 # alignment's pipeline after the loader: they work on the rows it read (rows → arrays → JSON → text,
 # and the dashboard's context), so none of them touches the ORM.
-AFTER_THE_LOADER = ["rows", "arrays", "coding", "report_sections", "report_figures", "report_strata",
-                    "report_exclusions", "render_report", "render_svg", "dashboard_points", "dashboard"]
+AFTER_THE_LOADER = sorted(["rows", "arrays", "coding", "figures"] + [
+    path.stem for pattern in ("report_*.py", "render_*.py", "dashboard*.py")
+    for path in (ROOT / "alignment").glob(pattern)])
+
+
+def test_the_pipeline_after_the_loader_is_found_by_its_names():
+    assert {"report_figures", "report_strata", "render_report", "render_svg", "dashboard"} <= set(AFTER_THE_LOADER)
 
 
 @pytest.mark.parametrize("name", AFTER_THE_LOADER)

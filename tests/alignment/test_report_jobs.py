@@ -1,4 +1,4 @@
-"""Reports computed off the request (alignment.report_jobs): the page's and the API's compute call
+"""Reports computed off the request (alignment.jobs): the page's and the API's compute call
 queue a job; its task stores the report and its progress; a refusal or a failure is the job's state.
 Without a broker (tests) the task runs inside the request, so these read a finished job; the browser
 test (test_report_jobs_browser) runs a real worker."""
@@ -8,8 +8,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from alignment.models import Report, ReportJob
-from alignment.report_jobs import report_job_progress, report_job_start
-from alignment.report_work import report_job_compute
+from alignment.jobs import report_job_progress, report_job_start
+from alignment.jobs_worker import report_job_compute
 from alignment.reports import ReportOptions
 from annotations.models import Study
 from tests.conftest import perception_study, researcher

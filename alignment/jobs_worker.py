@@ -1,4 +1,4 @@
-"""The worker side of a report computed off the request (`report_jobs` is the web side): claim the
+"""The worker side of a report computed off the request (`jobs` is the web side): claim the
 job, build and store the report with progress per dimension, or fail it with the reason."""
 from __future__ import annotations
 

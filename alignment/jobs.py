@@ -16,8 +16,8 @@ from django.conf import settings
 from annotations.errors import Refused
 from annotations.models import Study
 
+from .jobs_worker import ACTIVE
 from .models import ReportJob
-from .report_work import ACTIVE
 from .reports import ReportOptions
 from .tasks import report_job_run
 
