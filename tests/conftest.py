@@ -62,6 +62,17 @@ def _run_folder(config) -> Path | None:
     return Path(basetemp).parent if os.environ.get("PYTEST_XDIST_WORKER") and basetemp else None
 
 
+LONG_MARKERS = ("browser", "services", "alone", "long")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist a file runs on one worker and the files are handed out in collection order:
+    the long ones (real processes, browsers, timed tests, or marked `long`) go first, so that the run
+    does not end with one worker still busy on one of them while the other has nothing left."""
+    long_files = {item.path for item in items if any(item.get_closest_marker(m) for m in LONG_MARKERS)}
+    items.sort(key=lambda item: item.path not in long_files)  # stable: each file's own order is kept
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef, request):
     """A fixture built once per session or module (a test database, module data) is work too: it takes

@@ -40,6 +40,8 @@ from tests.clipworker.test_worker import use_broker
 from tests.conftest import perception_study, researcher
 from tests.researcher_cast import aligned_study, viewer_of
 
+pytestmark = pytest.mark.long  # scheduled first under pytest-xdist (tests/conftest.py)
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("FUZZ_SEED", "7"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,

@@ -27,6 +27,8 @@ from config import api_urls
 from tests.conftest import perception_study, researcher
 from tests.researcher_cast import aligned_study, api_clients, viewer_of
 
+pytestmark = pytest.mark.long  # scheduled first under pytest-xdist (tests/conftest.py)
+
 METHODS = ("get", "post", "put", "patch", "delete")
 PUBLIC = {"token"}  # POST username and password: open to all, and gives nothing without them
 
