@@ -3,11 +3,11 @@
 Under CI (`CI=true`, set by .ci/run) a missing service or data folder is a failure, not a skip.
 """
 import fcntl
-import functools
 import io
 import os
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.core.management import call_command
@@ -18,9 +18,18 @@ SHARED = Path(os.environ.get("ARTALIGN_SHARED", PROJECT_ROOT.parent / "shared"))
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-@functools.cache
-def _uses_redis(path: Path) -> bool:
-    return "redis_url" in path.read_text().lower()
+def worker_redis_url(second: bool = False) -> str:
+    """TEST_REDIS_URL moved to this pytest-xdist worker's own Redis databases, so that workers never
+    share one: worker i has the URL's database minus 2i (a broker's, which `redis_url()` empties) and,
+    with `second`, the one below it (a cache's). "" when TEST_REDIS_URL is not set."""
+    url = os.environ.get("TEST_REDIS_URL", "")
+    if not url:
+        return ""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdecimal() else 0
+    parts = urlsplit(url)
+    db = (int(parts.path.strip("/") or 0) - 2 * index - int(second)) % 16
+    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 _turn_held = False  # this worker holds its turn (a test or a fixture's set-up); set-ups nest
@@ -34,7 +43,7 @@ def _locked(path: Path, mode: int):
 
 
 @contextmanager
-def _turn(run: Path | None, alone: bool = False, redis: bool = False):
+def _turn(run: Path | None, alone: bool = False):
     """This worker's turn on the machine (see xdist_turns); nothing when not under pytest-xdist."""
     global _turn_held
     if run is None or _turn_held:
@@ -47,8 +56,6 @@ def _turn(run: Path | None, alone: bool = False, redis: bool = False):
         else:
             with _locked(run / "gate.lock", fcntl.LOCK_EX):
                 held.enter_context(_locked(run / "machine.lock", fcntl.LOCK_SH))
-        if redis:
-            held.enter_context(_locked(run / "redis.lock", fcntl.LOCK_EX))
         _turn_held = True
         try:
             yield
@@ -87,11 +94,10 @@ def pytest_fixture_setup(fixturedef, request):
 def xdist_turns(request):
     """What the pytest-xdist workers (`make test`: -n auto --dist loadfile) take turns at. A test marked
     `alone` (it measures response times) runs while no other test does: it takes the gate, so no test
-    starts meanwhile, then waits for the running ones. The run's one Redis database (TEST_REDIS_URL,
-    which `redis_url()` empties) is used by one test at a time. Each worker has its own test database
-    (pytest-django), which the servers and workers it starts use (tests/servers.py: server_database_url)."""
-    with _turn(_run_folder(request.config), alone=request.node.get_closest_marker("alone") is not None,
-               redis=_uses_redis(request.path)):
+    starts meanwhile, then waits for the running ones. Each worker has its own test database
+    (pytest-django), which the servers and workers it starts use (tests/servers.py: server_database_url),
+    and its own Redis databases (`worker_redis_url`)."""
+    with _turn(_run_folder(request.config), alone=request.node.get_closest_marker("alone") is not None):
         yield
 
 

@@ -1,14 +1,13 @@
 """The Redis cache backend (config.cache): Django's, with one redis-py client kept per pool."""
-import os
 
 import pytest
 
 from config.cache import KeptClientRedisCache
-from tests.conftest import require
+from tests.conftest import require, worker_redis_url
 
 
 def test_the_same_client_serves_every_operation_and_reads_and_writes_as_django_s_does():
-    url = os.environ.get("TEST_REDIS_URL", "")
+    url = worker_redis_url(second=True)
     require(bool(url), "TEST_REDIS_URL is not set")
     cache = KeptClientRedisCache(url, {"OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
                                        "KEY_PREFIX": "test-cache-backend"})

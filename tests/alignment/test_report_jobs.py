@@ -7,9 +7,9 @@ from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from alignment.models import Report, ReportJob
 from alignment.jobs import report_job_progress, report_job_start
 from alignment.jobs_worker import report_job_compute
+from alignment.models import Report, ReportJob
 from alignment.reports import ReportOptions
 from annotations.models import Study
 from tests.conftest import perception_study, researcher

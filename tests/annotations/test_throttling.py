@@ -2,7 +2,6 @@
 address that starts too many sessions, gets 429 with Retry-After and nothing is stored; other
 participants, including ones on the same address, go on."""
 import logging
-import os
 
 import pytest
 from django.core.cache import cache
@@ -13,7 +12,7 @@ from annotations.crowd import session_next_assignment
 from annotations.models import Judgement, Participant
 from annotations.throttles import AnnotatorThrottle, throttle_cache_check
 from tests.annotations.crowd_cast import answers_valid, form_data, session_judging_http, study_open
-from tests.conftest import require
+from tests.conftest import require, worker_redis_url
 from tests.servers import Browser, gunicorn_serving
 
 ENTRY_STEPS = 3  # consent, instructions, questionnaire (the first entry counts as a new session)
@@ -137,9 +136,8 @@ def test_gunicorn_workers_share_one_count_through_redis(transactional_db, study,
     from tests.servers import server_database_url
 
     require(connection.vendor == "postgresql", "the server shares the test database: set DATABASE_URL to PostgreSQL")
-    redis_url = os.environ.get("TEST_REDIS_URL", "")
-    require(bool(redis_url), "TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/15)")
-    cache_url = redis_url.rsplit("/", 1)[0] + "/14"  # not the broker's database: the test empties it
+    cache_url = worker_redis_url(second=True)  # this worker's, not a broker's: the test empties it
+    require(bool(cache_url), "TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/15)")
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": cache_url}}
     cache.clear()
     study_open(study, artworks=4, items_per_session=2, attention_check_rate=0)

@@ -12,14 +12,14 @@ from clipworker.model import STAND_IN_NAME
 from clipworker.models import ClipRun, Prediction
 from clipworker.runs import cliprun_start
 from config.celery import app
-from tests.conftest import PROJECT_ROOT, require
+from tests.conftest import PROJECT_ROOT, require, worker_redis_url
 from tests.factories import write_csv, write_image
 
 pytestmark = pytest.mark.services
 
 
 def redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL", "")
+    url = worker_redis_url()
     require(bool(url), "TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/15)")
     import redis
 
