@@ -43,8 +43,10 @@ demo: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # In parallel (pytest-xdist: a worker per core, each with its own test database), each test file on one
-# worker (its module-scoped data built once), and the slowest tests printed at the end.
-PYTEST_PARALLEL ?= -n auto --dist loadfile --durations=15
+# worker (its module-scoped data built once), handed out in the suite's order (tests/conftest.py puts the long
+# files first; xdist would reorder them by test count, leaving the one-test browser files for last), and
+# the slowest tests printed at the end.
+PYTEST_PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder --durations=15
 # PostgreSQL and Redis at their default addresses are found by a quick connection (1 s) when DATABASE_URL /
 # TEST_REDIS_URL are not set (.ci/run sets both); where absent, their tests skip with the reason.
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/artalign
