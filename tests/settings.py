@@ -9,3 +9,5 @@ os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SECRET_KEY", "tests-only-key-never-used-outside-the-test-run-" + "x" * 20)
 
 from config.settings import *  # noqa: E402,F401,F403
+
+PASSWORD_HASHERS = ["tests.hashers.OneIterationPBKDF2PasswordHasher"]  # fast accounts (tests/hashers.py)
