@@ -87,7 +87,11 @@ def expected_answer(assignment) -> str:
 
 
 def wait_for_next(page, position: int) -> None:
+    """The item is on screen with its image loaded: a tap aimed at an answer while the image is still
+    coming in can land on the image (it pushes the answers down), which opens the zoom."""
     page.locator(f"#judging[data-ready] h1[data-position='{position}']").wait_for()
+    page.locator(".artwork img").evaluate(
+        "img => img.complete || new Promise((done) => img.addEventListener('load', done, {once: true}))")
 
 
 @pytest.mark.browser
