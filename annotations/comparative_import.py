@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from .comparative import SIZES, trial_key
-from .imports import MAX_RESPONSE_MS, ImportResult, Progress, judgements_import
+from .imports import ImportResult, Progress, answer_timing, judgements_import
 from .models import Artwork, ComparativeJudgement, Participant, Study, Trial
 from .tables import ImportFailed, RowError, RowErrors, read_table
 from .values import COMPARATIVE_KINDS
@@ -49,18 +47,6 @@ def judgements_file_import(study: Study, path, **options) -> ImportResult:
     if is_comparative_file(path):
         return comparative_judgements_import(study, path, **options)
     return judgements_import(study, path, **options)
-
-
-def _created_at(raw: str) -> datetime:
-    parsed = parse_datetime(raw)
-    if parsed is None:
-        raise ValueError(f"{raw!r} is not an ISO 8601 date-time")
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    try:
-        parsed.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"{raw!r} is out of the range of dates that can be stored") from None
-    return parsed
 
 
 def _ids(text: str) -> list[str]:
@@ -127,17 +113,7 @@ def comparative_judgements_import(study: Study, path, *, create_artworks: bool =
             if positions.replace(" ", "") != expected:
                 row_errors.append(RowError(number, "positions", f"{positions!r} does not match the choice's places"
                                                                 f" among the items ({expected})"))
-        response_ms = str(row.get("response_ms", ""))
-        if response_ms and not response_ms.isdecimal():
-            row_errors.append(RowError(number, "response_ms", f"{response_ms!r} is not a whole number of ms"))
-        elif response_ms and int(response_ms) > MAX_RESPONSE_MS:
-            row_errors.append(RowError(number, "response_ms", f"{response_ms} ms is more than {MAX_RESPONSE_MS}"))
-        created_at = now
-        if row.get("created_at"):
-            try:
-                created_at = _created_at(str(row["created_at"]))
-            except ValueError as exc:
-                row_errors.append(RowError(number, "created_at", str(exc)))
+        response_ms, created_at = answer_timing(row, number, now, row_errors)
         if progress:
             progress(number, len(rows))
         if row_errors:
@@ -147,8 +123,7 @@ def comparative_judgements_import(study: Study, path, *, create_artworks: bool =
         set_key = (participant, dim_key, frozenset(items))
         repeat = times.get(set_key, 0)
         times[set_key] = repeat + 1
-        ready.append((number, participant, dim, items, choice, repeat,
-                      int(response_ms) if response_ms else None, created_at))
+        ready.append((number, participant, dim, items, choice, repeat, response_ms, created_at))
     if errors and not skip_bad_rows:
         raise ImportFailed(errors.listed, errors.total)
     result.skipped, result.skipped_total = errors.listed, errors.total

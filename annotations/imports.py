@@ -321,6 +321,23 @@ def _parse_created_at(raw: str) -> datetime:
     return parsed
 
 
+def answer_timing(row: dict, number: int, now: datetime, row_errors: list[RowError]) -> tuple[int | None, datetime]:
+    """An answer row's `response_ms` (None when empty) and `created_at` (`now` when empty), as every
+    judgements file gives them; a bad one adds its error to `row_errors`."""
+    response_ms = str(row.get("response_ms", ""))
+    if response_ms and not response_ms.isdecimal():  # isdigit() takes "²", which int() refuses
+        row_errors.append(RowError(number, "response_ms", f"{response_ms!r} is not a whole number of ms"))
+    elif response_ms and int(response_ms) > MAX_RESPONSE_MS:
+        row_errors.append(RowError(number, "response_ms", f"{response_ms} ms is more than {MAX_RESPONSE_MS}"))
+    created_at = now
+    if row.get("created_at"):
+        try:
+            created_at = _parse_created_at(str(row["created_at"]))
+        except ValueError as exc:
+            row_errors.append(RowError(number, "created_at", str(exc)))
+    return (int(response_ms) if response_ms.isdecimal() else None), created_at
+
+
 def judgements_import(
     study: Study, path, *, create_artworks: bool = False, skip_bad_rows: bool = False,
     progress: Progress | None = None,
@@ -362,17 +379,7 @@ def judgements_import(
                 value = dim.parse_value(row["value"])
             except ValueError as exc:
                 row_errors.append(RowError(number, "value", f"{exc} for dimension {dim.key!r} ({dim.kind})"))
-        response_ms = str(row.get("response_ms", ""))
-        if response_ms and not response_ms.isdecimal():  # isdigit() takes "²", which int() refuses
-            row_errors.append(RowError(number, "response_ms", f"{response_ms!r} is not a whole number of ms"))
-        elif response_ms and int(response_ms) > MAX_RESPONSE_MS:
-            row_errors.append(RowError(number, "response_ms", f"{response_ms} ms is more than {MAX_RESPONSE_MS}"))
-        created_at = now
-        if row.get("created_at"):
-            try:
-                created_at = _parse_created_at(str(row["created_at"]))
-            except ValueError as exc:
-                row_errors.append(RowError(number, "created_at", str(exc)))
+        response_ms, created_at = answer_timing(row, number, now, row_errors)
         key = (str(row["participant"]), str(row["artwork"]), str(row["dimension"]))
         if key in seen:
             row_errors.append(RowError(number, "value", f"a second judgement for the same participant, artwork and"
@@ -389,7 +396,7 @@ def judgements_import(
         if row_errors:
             errors.extend(row_errors)
         else:
-            ready.append((key, value, int(response_ms) if response_ms else None, created_at))
+            ready.append((key, value, response_ms, created_at))
         if progress:
             progress(number, len(rows))
     _finish(errors, skip_bad_rows, result)
