@@ -27,15 +27,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .reliability import percentile_interval
+
 EPS = 1e-15  # a probability of 0 for a label people chose: NLL uses max(q, EPS), finite but large
-
-
-def _interval(values: NDArray[np.float64], ci_level: float) -> list[float]:
-    finite = values[np.isfinite(values)]
-    if not finite.size:
-        return [float("nan"), float("nan")]
-    tail = 100 * (1 - ci_level) / 2
-    return [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]
 
 
 def equal_mass_bins(confidence: NDArray[np.float64], n_bins: int) -> NDArray[np.int64]:
@@ -103,7 +97,8 @@ def calibration(probs: ArrayLike, votes: ArrayLike, majority: ArrayLike | None =
                             ("nll", lambda w, it=items: (w @ it["nll"]) / w.sum(axis=1)),
                             ("brier", lambda w, it=items: (w @ it["brier"]) / w.sum(axis=1))):
             figures[name] = {"value": float(value(ones)[0]),
-                             "ci": _interval(value(weights), ci_level) if weights is not None else [float("nan")] * 2}
+                             "ci": (list(percentile_interval(value(weights), ci_level)) if weights is not None
+                                    else [float("nan")] * 2)}
         out[f"vs_{reference}"] = figures
     out["votes_entropy"] = float(entropy.mean())
     out["n_bins"] = n_b

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
 from .classification import signal_detection
+from .reliability import percentile_interval
 
 
 def _per_item_counts(truth: NDArray[np.float64], decisions: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -112,14 +113,6 @@ def place_among_raters(truth: ArrayLike, decisions: ArrayLike, model: ArrayLike)
             "model_accuracy_mean": float(model_acc.mean()) if n else float("nan")}
 
 
-def _interval(values: NDArray[np.float64], ci_level: float) -> list[float]:
-    finite = values[np.isfinite(values)]
-    if not finite.size:
-        return [float("nan"), float("nan")]
-    tail = 100 * (1 - ci_level) / 2
-    return [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]
-
-
 def accuracy_ci(reference: ArrayLike, predicted: ArrayLike, *, n_boot: int = 1000, seed: int = 0,
                 ci_level: float = 0.95) -> dict:
     """Share of items where ``predicted`` equals ``reference`` (NaN pairs dropped), with a percentile
@@ -132,7 +125,7 @@ def accuracy_ci(reference: ArrayLike, predicted: ArrayLike, *, n_boot: int = 100
            "n_boot": n_boot, "ci_level": ci_level}
     if n >= 2 and n_boot >= 1:
         weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
-        out["ci"] = _interval(weights @ correct / n, ci_level)
+        out["ci"] = list(percentile_interval(weights @ correct / n, ci_level))
     return out
 
 
@@ -164,5 +157,5 @@ def auc_ci(truth: ArrayLike, score: ArrayLike, *, n_boot: int = 1000, seed: int 
     out["value"] = float(area(np.ones((1, n)))[0])
     if n_boot >= 1:
         weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
-        out["ci"] = _interval(area(weights), ci_level)
+        out["ci"] = list(percentile_interval(area(weights), ci_level))
     return out
