@@ -6,10 +6,11 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from annotations.errors import Refused
 from annotations.selectors import study_for_user
 
 from .loader import study_dimensions
-from .planning import MAX_CELLS, PLANNED_KINDS, PlanRefused, PlanRequest, study_plan
+from .planning import MAX_CELLS, PLANNED_KINDS, PlanRequest, study_plan
 from .render_plan import plan_rows, plan_svg
 
 
@@ -62,7 +63,7 @@ def plan_page(request, slug: str):
     if form.is_bound and form.is_valid():
         try:
             plan = study_plan(study, form.plan_request())
-        except PlanRefused as exc:
+        except Refused as exc:
             context["errors"] = exc.errors
         else:
             target = plan["request"]["target_width"]
