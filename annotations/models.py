@@ -255,20 +255,29 @@ class Session(models.Model):
         return f"session {self.pk} ({self.participant})"
 
 
-class Assignment(models.Model):
+class Held(models.Model):
+    """What a session is given to do, an artwork or a trial: held until a time, served, done or released
+    (the claims in `assignment` and `comparative` work the same on both)."""
+
     class Status(models.TextChoices):
         HELD = "held"
         DONE = "done"
         RELEASED = "released"
 
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="assignments")
-    artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="assignments")
-    position = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
-    is_attention_check = models.BooleanField(default=False)
     held_until = models.DateTimeField(null=True, blank=True)
     served_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Assignment(Held):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="assignments")
+    artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="assignments")
+    position = models.PositiveIntegerField()
+    is_attention_check = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["session", "position"]
@@ -439,7 +448,7 @@ class Trial(models.Model):
         return f"{self.dimension} trial {self.key}"
 
 
-class TrialAssignment(models.Model):
+class TrialAssignment(Held):
     """A trial given to a session, like Assignment for an artwork. A repeat (`repeat` 1) shows a
     trial the session already has again, later, to measure the person's consistency; it does not
     count towards the trial's load. `order` is the artworks' ids in screen order, drawn per row."""
@@ -449,10 +458,6 @@ class TrialAssignment(models.Model):
     position = models.PositiveIntegerField()
     repeat = models.PositiveSmallIntegerField(default=0)
     order = models.JSONField(help_text="Artwork ids left to right (top to bottom on a phone)")
-    status = models.CharField(max_length=10, choices=Assignment.Status.choices, default=Assignment.Status.HELD)
-    held_until = models.DateTimeField(null=True, blank=True)
-    served_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "position"]
