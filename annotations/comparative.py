@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from .assignment import CLAIM_ATTEMPTS, HOLD, AssignmentBusy
 from .models import Artwork, ComparativeJudgement, Dimension, Session, Study, Trial, TrialAssignment
+from .questions import study_dimensions
 from .values import COMPARATIVE_KINDS
 
 SIZES = {"pairwise": (2, 2), "triplet": (3, 3), "best_worst": (3, 5)}
@@ -150,7 +151,7 @@ def comparative_dimensions(study_id: int) -> list[Dimension]:
 
 
 def study_is_comparative(study: Study) -> bool:
-    return Dimension.objects.filter(study=study, kind__in=COMPARATIVE_KINDS).exists()
+    return any(d.kind in COMPARATIVE_KINDS for d in study_dimensions(study))
 
 
 def trials_design(dimension: Dimension) -> int:

@@ -5,7 +5,9 @@ Invariants live in the database (unique and check constraints); Python validatio
 """
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from .values import parse_value
 
@@ -43,6 +45,8 @@ class Study(models.Model):
     extra = models.JSONField(default=dict, blank=True, help_text="Further study-file fields, kept as given")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    questions_version = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Moves whenever a dimension is saved or deleted")
 
     class Meta:
         verbose_name_plural = "studies"
@@ -115,6 +119,13 @@ class Dimension(models.Model):
     def parse_value(self, raw):
         """The canonical stored value for `raw`, or ValueError saying why it does not fit."""
         return parse_value(self.kind, self.labels, self.scale_min, self.scale_max, raw)
+
+
+@receiver([post_save, post_delete], sender=Dimension)
+def _questions_changed(sender, instance: Dimension, **kwargs) -> None:
+    """A dimension saved or deleted (study file edit, admin, a study's deletion) moves its study's
+    questions version, by which the participant pages cache a study's questions per process."""
+    Study.objects.filter(pk=instance.study_id).update(questions_version=F("questions_version") + 1)
 
 
 class Artwork(models.Model):

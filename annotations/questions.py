@@ -13,7 +13,7 @@ session's seed and, for an attention check, its instruction only.
 import random
 from dataclasses import dataclass, field
 
-from .models import Assignment, AttentionCheck, Dimension, Session
+from .models import Assignment, AttentionCheck, Dimension, Session, Study
 from .values import parse_value
 
 KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
@@ -130,9 +130,21 @@ def dimension_question(dimension: Dimension, session: Session, artwork_id: int, 
     return question
 
 
-def study_dimensions(study_id: int) -> list[Dimension]:
-    """The study's dimensions in the order they are asked."""
-    return list(Dimension.objects.filter(study_id=study_id).order_by("position", "id"))
+DIMENSIONS: dict[tuple, list[Dimension]] = {}  # per process: (study, its questions version) -> dimensions
+DIMENSIONS_MAX = 256
+
+
+def study_dimensions(study: Study) -> list[Dimension]:
+    """The study's dimensions in the order they are asked, read once per process and version of the
+    study's questions (saving or deleting a dimension moves `Study.questions_version`), so serving
+    an item costs no query for them. Shared between requests: read, never change them."""
+    key = (study.pk, study.created_at, study.questions_version)
+    dimensions = DIMENSIONS.get(key)
+    if dimensions is None:
+        if len(DIMENSIONS) >= DIMENSIONS_MAX:
+            DIMENSIONS.clear()
+        dimensions = DIMENSIONS[key] = list(Dimension.objects.filter(study_id=study.pk).order_by("position", "id"))
+    return dimensions
 
 
 def item_questions(session: Session, assignment: Assignment, dimensions: list[Dimension] | None = None
@@ -143,7 +155,7 @@ def item_questions(session: Session, assignment: Assignment, dimensions: list[Di
         check = assignment.attention_check
         return [dimension_question(check.dimension, session, assignment.artwork_id, check)]
     if dimensions is None:
-        dimensions = study_dimensions(session.study_id)
+        dimensions = study_dimensions(session.study)
     return [dimension_question(d, session, assignment.artwork_id) for d in dimensions]
 
 

@@ -3,7 +3,8 @@ unchanged), and a counter that says how many artworks and attention checks the s
 from django.urls import reverse
 
 from annotations.crowd import session_next_assignment
-from annotations.models import AttentionCheck, Dimension, Judgement, Session
+from annotations.editing import study_spec_dump, study_update
+from annotations.models import AttentionCheck, Dimension, Judgement, Session, Study
 from annotations.questions import dimension_question
 from tests.annotations.crowd_cast import answers_valid, form_data, session_judging_http, study_open
 
@@ -33,6 +34,28 @@ def test_labels_are_shown_by_their_display_name_and_stored_as_the_label(client, 
     origin = Judgement.objects.get(session=session, dimension__key="origin")
     assert origin.value == "ai"
     assert origin.shown["labels"] == ["human", "ai"] and origin.shown["display"] == DISPLAY
+
+
+def test_questions_edited_while_the_study_is_open_are_asked_as_edited_from_the_next_page_on(client, study):
+    """Each web process keeps a study's questions by its questions version: a saved dimension
+    (admin, code) or an edited study file moves it."""
+    study_open(study, artworks=3, items_per_session=2, attention_check_rate=0)
+    session = session_judging_http(client, study)
+    entry = reverse("annotations:session_entry", args=[study.slug])
+    assert "Made by a person" not in client.get(entry).content.decode()
+
+    displayed(study, "origin", DISPLAY)
+    assert '<span class="text">Made by a person</span>' in client.get(entry).content.decode()
+
+    spec = study_spec_dump(study)
+    origin = next(d for d in spec["dimensions"] if d["key"] == "origin")
+    origin["question"] = "Who made this picture, a person or a machine?"
+    study_update(Study.objects.get(pk=study.pk), spec)
+    assert "Who made this picture, a person or a machine?" in client.get(entry).content.decode()
+    assignment = session_next_assignment(session)
+    client.post(entry + "judge/", form_data(assignment, answers_valid(session, assignment)))
+    shown = Judgement.objects.get(session=session, dimension__key="origin").shown
+    assert shown["question"] == "Who made this picture, a person or a machine?"
 
 
 def test_a_display_name_is_not_an_answer(client, study):
