@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .assignment import HOLD, assignments_allocate
@@ -96,27 +96,34 @@ def session_for_browser(slug: str, browser: dict[int, int]) -> Session | None:
 def session_enter(study: Study, identity: Identity) -> Session:
     """The participant's one session in this study, created on the first visit with its resume code.
 
-    Only for a participant without a session, or one `session_resume` let through. The unique
-    constraints (participant per study, session per participant) settle two first visits at once:
-    get_or_create falls back to reading the row the other one made; a resume code that happens to
-    be taken in the study (about one in 10^12 per session) is drawn again.
+    Only for a participant without a session, or one `session_resume` let through. The first try
+    inserts both rows; the unique constraints (participant per study, session per participant)
+    settle two first visits at once, or a participant already known (imported): the retries read
+    what exists with get_or_create; a resume code that happens to be taken in the study (about one
+    in 10^12 per session) is drawn again.
     """
     attempts = 3
     while True:
         try:
             with transaction.atomic():
+                if attempts == 3:  # the usual case, a new participant: two inserts
+                    participant = Participant.objects.create(study=study, external_id=identity.external_id,
+                                                             source=identity.source)
+                    return Session.objects.create(participant=participant, **_session_fields(study, identity))
                 participant, _ = Participant.objects.get_or_create(
                     study=study, external_id=identity.external_id, defaults={"source": identity.source})
-                session, _ = Session.objects.get_or_create(
-                    participant=participant,
-                    defaults={"study": study, "seed": secrets.randbits(62), "resume_code": resume_code_new(),
-                              "platform_study_id": identity.platform_study_id,
-                              "platform_session_id": identity.platform_session_id})
+                session, _ = Session.objects.get_or_create(participant=participant,
+                                                           defaults=_session_fields(study, identity))
             return session
         except IntegrityError:
             attempts -= 1
             if not attempts:
                 raise
+
+
+def _session_fields(study: Study, identity: Identity) -> dict:
+    return {"study": study, "seed": secrets.randbits(62), "resume_code": resume_code_new(),
+            "platform_study_id": identity.platform_study_id, "platform_session_id": identity.platform_session_id}
 
 
 def resume_code_new() -> str:
@@ -174,8 +181,14 @@ def _platform_ids_match(session: Session, identity: Identity) -> bool:
 
 
 def _phase_move(session: Session, leaving: str, entering: str, **fields) -> bool:
+    """Move the session from `leaving` to `entering` (with `fields`) if it is still there; the
+    session object then holds what is stored (read afresh when another request moved it first)."""
     moved = Session.objects.filter(pk=session.pk, phase=leaving).update(phase=entering, **fields) == 1
-    session.refresh_from_db()
+    if moved:
+        for name, value in {"phase": entering, **fields}.items():
+            setattr(session, name, value)
+    else:
+        session.refresh_from_db()
     return moved
 
 
@@ -224,6 +237,18 @@ def _session_rows(session: Session) -> list[Assignment]:
             Assignment.objects.filter(session_id=session.pk).order_by("position").values_list(*ROW_FIELDS)]
 
 
+def _session_rows_locked(session: Session) -> list[Assignment]:
+    """`_session_rows`, read by the statement that takes the session's row lock and reads its phase
+    afresh (into `session.phase`): one round trip for what every answer needs first."""
+    db = Assignment.objects.db
+    found = list(Session.objects.filter(pk=session.pk).select_for_update(no_key=True, of=("self",))
+                 .order_by("assignments__position").values_list("phase", *(f"assignments__{f}" for f in ROW_FIELDS)))
+    if not found:
+        raise SessionError("Your session could not be found; nothing was saved.", 404)
+    session.phase = found[0][0]
+    return [Assignment.from_db(db, ROW_FIELDS, row[1:]) for row in found if row[1] is not None]
+
+
 def _with_check(assignment: Assignment) -> Assignment:
     if assignment.is_attention_check:
         assignment.attention_check = AttentionCheck.objects.select_related("dimension").get(assignment_id=assignment.pk)
@@ -246,26 +271,41 @@ def session_next_item(session: Session) -> Item | None:
     return _next_item(session, rows)
 
 
-def _next_item(session: Session, rows: list[Assignment]) -> Item | None:
+def _assignments_mark(session: Session, now, done: Assignment | None = None, served: Assignment | None = None,
+                      renew: bool = False) -> None:
+    """One UPDATE for what an answer and the next serve change: `done` answered, `served` shown (its
+    first serving time kept), and with `renew` every held assignment of the session held for HOLD
+    from now. Nothing to change: no statement."""
+    changes, rows = {}, Q(pk__in=[a.pk for a in (done, served) if a is not None])
+    if done is not None:
+        changes["status"] = Case(When(pk=done.pk, then=Value(Assignment.Status.DONE)), default=F("status"))
+        changes["completed_at"] = Case(When(pk=done.pk, then=Value(now)), default=F("completed_at"))
+    if served is not None and (served.served_at is None or renew):
+        changes["served_at"] = Case(When(pk=served.pk, served_at__isnull=True, then=Value(now)),
+                                    default=F("served_at"))
+    if renew:
+        changes["held_until"] = now + HOLD
+        rows |= Q(session_id=session.pk, status=Assignment.Status.HELD)
+    if changes:
+        Assignment.objects.filter(rows).update(**changes)
+
+
+def _next_item(session: Session, rows: list[Assignment], done: Assignment | None = None) -> Item | None:
     """From the session's assignments as they stand: the first held one, marked served, with the
-    progress. One update marks it served and renews the holds (at most every RENEW_AFTER, so a busy
-    session does not rewrite all its rows on every item; a hold has at least HOLD - RENEW_AFTER left
-    whenever an item is served)."""
+    progress. One update marks it served, `done` (just answered) done, and renews the holds (at most
+    every RENEW_AFTER, so a busy session does not rewrite all its rows on every item; a hold has at
+    least HOLD - RENEW_AFTER left whenever an item is served)."""
     held = [a for a in rows if a.status == Assignment.Status.HELD]
     now = timezone.now()
     if not held:
+        _assignments_mark(session, now, done)
         # Completion is earned by work: a session given nothing (no artwork free or ready yet) stays
         # at judging, so that it is allocated items on a later visit and never gets the code for free.
         if any(a.status == Assignment.Status.DONE for a in rows):
             _phase_move(session, Phase.JUDGING, Phase.COMPLETED, completed_at=now)
         return None
     current = held[0]
-    if min(a.held_until for a in held) < now + HOLD - RENEW_AFTER:
-        Assignment.objects.filter(session_id=session.pk, status=Assignment.Status.HELD).update(
-            held_until=now + HOLD,
-            served_at=Case(When(pk=current.pk, served_at__isnull=True, then=Value(now)), default=F("served_at")))
-    elif current.served_at is None:
-        Assignment.objects.filter(pk=current.pk, served_at__isnull=True).update(served_at=now)
+    _assignments_mark(session, now, done, current, renew=min(a.held_until for a in held) < now + HOLD - RENEW_AFTER)
     if current.served_at is None:
         current.served_at = now
     done = sum(a.status == Assignment.Status.DONE for a in rows)
@@ -289,27 +329,29 @@ def session_progress(session: Session) -> dict:
     return {"done": done, "total": total, "position": min(done + 1, total)}
 
 
-def session_image_artwork(slug: str, browser: dict[int, int], assignment_id: int
-                          ) -> tuple[Session, Artwork] | None:
-    """The browser's session in the study `slug` (as `session_for_browser`) and the artwork behind
-    one of that session's assignments, with its display derivative (made now, once, for an artwork
-    stored before derivatives existed), in one query; None if there is none or it cannot be made:
-    the original file itself is never what an annotator receives."""
+def session_image_name(slug: str, browser: dict[int, int], assignment_id: int) -> tuple[int, str] | None:
+    """The browser's session in the study `slug` (as `session_for_browser`) and the stored name of the
+    display derivative of the artwork behind one of that session's assignments (made now, once, for
+    an artwork stored before derivatives existed), read in one query of four values: (session id,
+    name); None if there is none or it cannot be made: the original file itself is never what an
+    annotator receives."""
     if not browser:
         return None
-    assignment = (Assignment.objects.filter(pk=assignment_id, session__study__slug=slug,
-                                            session_id__in=list(browser.values()))
-                  .exclude(artwork__image="").select_related("artwork", "session__study").first())
-    if assignment is None or browser.get(assignment.session.study_id) != assignment.session_id:
+    found = (Assignment.objects.exclude(artwork__image="")
+             .filter(pk=assignment_id, session__study__slug=slug, session_id__in=list(browser.values()))
+             .values_list("session_id", "session__study_id", "artwork_id", "artwork__display_image").first())
+    if found is None or browser.get(found[1]) != found[0]:
         return None
-    artwork = assignment.artwork
-    if not artwork.display_image:
+    session_id, _, artwork_id, name = found
+    if not name:
+        artwork = Artwork.objects.get(pk=artwork_id)
         try:
             artwork_derivatives_make(artwork)
         except ImageProblem:
             logger.exception("no display image for artwork %s", artwork.pk)
             return None
-    return assignment.session, artwork
+        name = artwork.display_image.name
+    return session_id, name
 
 
 def session_exit_code(session: Session) -> str:
@@ -360,10 +402,11 @@ def session_judge(session: Session, artwork_id, answers: dict[str, list[str]], c
     request, reading the session's assignments once for both. One transaction for both, so that
     marking the next item served costs no commit of its own (a refusal stores nothing either way)."""
     with transaction.atomic():
-        _, rows = _judgement_store(session, artwork_id, answers, client_ms, dimensions)
+        _, rows, done = _judgement_store(session, artwork_id, answers, client_ms, dimensions)
         if session.phase != Phase.JUDGING:
+            _assignments_mark(session, timezone.now(), done)
             return None
-        return _next_item(session, rows)
+        return _next_item(session, rows, done)
 
 
 def judgement_record(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None = None,
@@ -380,34 +423,35 @@ def judgement_record(session: Session, artwork_id, answers: dict[str, list[str]]
     study behind one another), so two requests of one session are taken one after the other.
     """
     with transaction.atomic():
-        return _judgement_store(session, artwork_id, answers, client_ms, dimensions)[0]
+        result, _, done = _judgement_store(session, artwork_id, answers, client_ms, dimensions)
+        _assignments_mark(session, timezone.now(), done)
+        return result
 
 
 def _judgement_store(session: Session, artwork_id, answers: dict[str, list[str]], client_ms: int | None,
-                     dimensions: list | None) -> tuple[str, list[Assignment]]:
+                     dimensions: list | None) -> tuple[str, list[Assignment], Assignment | None]:
     """judgement_record's work, inside its caller's transaction (judgement_record's, or session_judge's
-    with the next item); also returns the session's assignments as they are after it."""
+    with the next item); also returns the session's assignments as they are after it, and the one
+    answered now, whose row the caller marks done (`_assignments_mark`, with the next serve)."""
     try:
         artwork_id = int(artwork_id)
     except (TypeError, ValueError):
         raise SessionError("The form did not say which artwork it answers; nothing was saved.") from None
     now = timezone.now()
-    session.phase = (Session.objects.select_for_update(no_key=True).values_list("phase", flat=True)
-                     .get(pk=session.pk))
-    rows = _session_rows(session)
+    rows = _session_rows_locked(session)
     assignment = next((a for a in rows if a.artwork_id == artwork_id), None)
     if assignment is None:
         raise SessionError("This artwork is not one of yours; nothing was saved.", 409)
     _with_check(assignment)
     if dimensions is None and not assignment.is_attention_check:
-        dimensions = study_dimensions(session.study_id)
+        dimensions = study_dimensions(session.study)
     questions = item_questions(session, assignment, dimensions)
     values, problems = answers_parse(questions, answers)
     if problems:
         raise SessionError(" ".join(problems) + " Nothing was saved.")
     if assignment.status == Assignment.Status.DONE:
         if _answers_stored(assignment) == values:
-            return "repeat", rows
+            return "repeat", rows, None
         raise SessionError("You have already answered this artwork; your first answers are kept.", 409)
     if assignment.status != Assignment.Status.HELD or session.phase != Phase.JUDGING:
         raise SessionError("This session is no longer taking answers; nothing was saved.", 409)
@@ -421,16 +465,14 @@ def _judgement_store(session: Session, artwork_id, answers: dict[str, list[str]]
                       session=session, value=values[q.key][0], severity=values[q.key][1], shown=q.shown,
                       created_at=now, **timing)
             for q in questions)
-    Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.HELD).update(
-        status=Assignment.Status.DONE, completed_at=now)
-    assignment.status = Assignment.Status.DONE
+    assignment.status = Assignment.Status.DONE  # written by the caller, under the same lock
     # The last item done completes the session. Every change of status takes the session's lock,
     # so the rows read under it are current.
     last_done = session.phase == Phase.JUDGING and not any(a.status == Assignment.Status.HELD for a in rows)
     if last_done and Session.objects.filter(pk=session.pk, phase=Phase.JUDGING).update(phase=Phase.COMPLETED,
                                                                                        completed_at=now):
         session.phase, session.completed_at = Phase.COMPLETED, now
-    return "stored", rows
+    return "stored", rows, assignment
 
 
 def _check_record(session: Session, check: AttentionCheck, values: dict, now, timing: dict) -> None:

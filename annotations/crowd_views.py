@@ -35,7 +35,7 @@ from .crowd import (
     session_enter,
     session_exit_code,
     session_for_browser,
-    session_image_artwork,
+    session_image_name,
     session_instructions_done,
     session_judge,
     session_next_item,
@@ -44,7 +44,7 @@ from .crowd import (
 )
 from .derivatives import CONTENT_TYPE as DERIVATIVE_TYPE
 from .derivatives import derivative_hash
-from .models import Study
+from .models import Artwork, Study
 from .questions import BACKGROUND, NOT_SAYING, item_questions, study_dimensions
 from .throttles import throttle_wait
 
@@ -52,6 +52,7 @@ PHASE_TEMPLATES = {
     Phase.CONSENT: "consent", Phase.INSTRUCTIONS: "instructions", Phase.QUESTIONNAIRE: "questionnaire",
     Phase.COMPLETED: "complete", Phase.DECLINED: "declined", Phase.TERMINATED: "terminated",
 }
+DISPLAY_STORAGE = Artwork._meta.get_field("display_image").storage
 CLOSED = ("Study closed", "This study is closed and takes no more answers. Thank you for your interest.")
 NOTHING_TO_JUDGE = ("Nothing to judge right now", "There is no artwork for you to judge at the moment: the study's "
                     "artworks are all taken by other participants or not ready yet. Please come back later through "
@@ -289,7 +290,7 @@ def session_judge_view(request, slug: str, session):
             session.refresh_from_db()
             return _phase_page(request, session, error=exc.message, status=exc.status)
         return redirect("annotations:session_entry", slug)
-    dimensions = study_dimensions(session.study_id)  # read once for the answers and the next item
+    dimensions = study_dimensions(session.study)  # read once for the answers and the next item
     try:
         item = session_judge(session, artwork, answers, client_ms, dimensions=dimensions)
     except SessionError as exc:
@@ -315,20 +316,20 @@ def session_image(request, slug: str, assignment_id: int):
     session it is assigned to. The ETag is the derivative's hash: a revisit costs a 304, and the
     browser keeps the image a day (private: this participant's browser only, never a shared cache).
     With MEDIA_ACCEL_REDIRECT, nginx sends the file once the app has said who may have it."""
-    found = session_image_artwork(slug, _browser_sessions(request), assignment_id)
+    found = session_image_name(slug, _browser_sessions(request), assignment_id)
     if found is None:
         raise Http404("No such image")
-    session, artwork = found
-    if wait := throttle_wait("annotator", request, session.pk):
-        return _slow_down(request, session.study, wait)
-    etag = quote_etag(derivative_hash(artwork.display_image.name))
+    session_id, name = found
+    if wait := throttle_wait("annotator", request, session_id):
+        return _slow_down(request, _public_study(slug), wait)
+    etag = quote_etag(derivative_hash(name))
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
     elif settings.MEDIA_ACCEL_REDIRECT:  # nginx sends the file (an internal location over MEDIA_ROOT)
         response = HttpResponse(content_type=DERIVATIVE_TYPE)
-        response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_REDIRECT + artwork.display_image.name
+        response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_REDIRECT + name
     else:
-        response = FileResponse(artwork.display_image.open("rb"), content_type=DERIVATIVE_TYPE)
+        response = FileResponse(DISPLAY_STORAGE.open(name, "rb"), content_type=DERIVATIVE_TYPE)
         response.headers.pop("Content-Disposition", None)  # FileResponse would name the stored file
     response["ETag"] = etag
     response["Cache-Control"] = "private, max-age=86400"

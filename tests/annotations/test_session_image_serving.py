@@ -61,8 +61,10 @@ def test_judging_an_artwork_and_serving_the_next_is_one_transaction(judging):
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
     assert statements.count("SAVEPOINT") == 1 and statements.count("RELEASE") == 1, statements
     inside = statements[statements.index("SAVEPOINT"):statements.index("RELEASE")]
-    assert inside.count("INSERT") == 1 and inside.count("UPDATE") == 2, statements  # judged; next one served
+    # the judgements; one UPDATE marking this artwork done and the next one served
+    assert inside.count("INSERT") == 1 and inside.count("UPDATE") == 1, statements
     stored = Judgement.objects.filter(session=session, artwork=assignment.artwork).count()
     assert stored == session.study.dimensions.count()
+    assert Assignment.objects.get(pk=assignment.pk).status == "done"
     following = Assignment.objects.get(session=session, status="held")
     assert following.served_at is not None
