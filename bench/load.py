@@ -52,7 +52,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.server import free_port, gunicorn_start, server_env, server_stop, server_wait
+from bench.server import free_port, gunicorn_start, server_env, server_stop, server_wait, static_collect
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ARTWORK_RE = re.compile(r'<input type="hidden" name="artwork" value="(\d+)">')
@@ -386,11 +386,15 @@ def image_sources(folder: Path | None) -> list[tuple[str, bytes]]:
 
 def study_make(artworks: int, items: int, sources: list[tuple[str, bytes]]):
     """An open study from the template with `artworks` artworks, their images taken in turn from
-    `sources`, each with its display derivative and thumbnail made as an import makes them (an image
-    used by several artworks is re-encoded once: derivatives are stored by content)."""
+    `sources`, with their dimensions read as an import reads them (an Artwork loaded without them
+    opens its file to read them), each with its display derivative and thumbnail made as an import
+    makes them (an image used by several artworks is re-encoded once: derivatives are stored by
+    content)."""
+    from django.conf import settings
     from django.core.files.base import ContentFile
 
     from annotations.derivatives import artwork_derivatives_attach
+    from annotations.images import inspect_image
     from annotations.models import Artwork, Study
     from annotations.studies import study_create, study_template_load
 
@@ -399,10 +403,12 @@ def study_make(artworks: int, items: int, sources: list[tuple[str, bytes]]):
     Study.objects.filter(pk=study.pk).update(status=Study.Status.OPEN, items_per_session=items,
                                              completion_code="BENCH", title="Load benchmark")
     derived: dict[int, tuple[str, str]] = {}  # source -> (display image, thumbnail) names
+    infos = [inspect_image(data, max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS) for _, data in sources]
     for i in range(artworks):
         name, data = sources[i % len(sources)]
         artwork = Artwork(study=study, external_id=f"bench-{i:04d}", title=f"Bench {i}")
         artwork.image.save(f"bench-{i:04d}{Path(name).suffix.lower()}", ContentFile(data), save=False)
+        artwork.width, artwork.height = infos[i % len(sources)].width, infos[i % len(sources)].height
         if i % len(sources) not in derived:
             artwork_derivatives_attach(artwork, data)
             derived[i % len(sources)] = (artwork.display_image.name, artwork.thumbnail.name)
@@ -587,6 +593,7 @@ def main(argv: list[str] | None = None) -> int:
         connection.close()
         if args.url:
             base, server = args.url.rstrip("/"), f"{args.url} (started elsewhere)"
+            static_collect(env)  # for the statement count, made in this process
         else:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
