@@ -26,3 +26,12 @@ class KeptClientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = KeptClientRedisCacheClient
+        self._scripts: dict[str, object] = {}
+
+    def script(self, source: str):
+        """A Lua script run on the cache's server in one round trip (redis-py's Script: EVALSHA,
+        loaded on first use), registered once per process."""
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = self._cache.get_client(write=True).register_script(source)
+        return script

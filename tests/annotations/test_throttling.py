@@ -2,15 +2,17 @@
 address that starts too many sessions, gets 429 with Retry-After and nothing is stored; other
 participants, including ones on the same address, go on."""
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from annotations.crowd import session_next_assignment
 from annotations.models import Judgement, Participant
-from annotations.throttles import AnnotatorThrottle, throttle_cache_check
+from annotations.throttles import AnnotatorThrottle, throttle_cache_check, throttle_wait
 from tests.annotations.crowd_cast import answers_valid, form_data, session_judging_http, study_open
 from tests.conftest import require, worker_redis_url
 from tests.servers import Browser, gunicorn_serving
@@ -138,7 +140,7 @@ def test_gunicorn_workers_share_one_count_through_redis(transactional_db, study,
     require(connection.vendor == "postgresql", "the server shares the test database: set DATABASE_URL to PostgreSQL")
     cache_url = worker_redis_url(second=True)  # this worker's, not a broker's: the test empties it
     require(bool(cache_url), "TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/15)")
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": cache_url}}
+    settings.CACHES = {"default": {"BACKEND": "config.cache.KeptClientRedisCache", "LOCATION": cache_url}}
     cache.clear()
     study_open(study, artworks=4, items_per_session=2, attention_check_rate=0)
     with gunicorn_serving(tmp_path, collected_static, settings.MEDIA_ROOT, workers=4,
@@ -147,4 +149,25 @@ def test_gunicorn_workers_share_one_count_through_redis(transactional_db, study,
         statuses = [browser.request(f"/s/{study.slug}/", params={"PROLIFIC_PID": "fast"})[0] for _ in range(12)]
     assert statuses == [200] * (1 + 5) + [429] * 6  # the first request is a new session, then 5 a minute
     session_id = Participant.objects.get(external_id="fast").session.pk
-    assert len(cache.get(f"throttle_annotator_{session_id}")) == 5
+    key = cache.make_and_validate_key(f"throttle_annotator_{session_id}")
+    assert redis.Redis.from_url(cache_url).zcard(key) == 5
+
+
+def test_on_redis_requests_sent_at_once_are_each_counted_once(settings, rates, monkeypatch):
+    """CACHE_URL's cache counts with one atomic script: 30 requests of one session at once, at 10 a
+    minute, let exactly 10 through (a read-then-write count lets more through), and the refused
+    ones are told to wait until the oldest counted request leaves the minute."""
+    cache_url = worker_redis_url(second=True)
+    require(bool(cache_url), "TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/15)")
+    settings.CACHES = {"default": {"BACKEND": "config.cache.KeptClientRedisCache", "LOCATION": cache_url}}
+    cache.clear()
+    rates(annotator="10/min")
+    with ThreadPoolExecutor(10) as pool:
+        waits = list(pool.map(lambda _: throttle_wait("annotator", None, "session-1"), range(30)))
+    refused = [wait for wait in waits if wait is not None]
+    assert len(refused) == 20 and all(55 <= wait <= 60 for wait in refused)
+    assert throttle_wait("annotator", None, "session-2") is None  # another session has its own count
+
+    later = AnnotatorThrottle.timer() + 61
+    monkeypatch.setattr(AnnotatorThrottle, "timer", staticmethod(lambda: later))
+    assert throttle_wait("annotator", None, "session-1") is None
