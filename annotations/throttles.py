@@ -56,7 +56,8 @@ class AnnotatorThrottle(SimpleRateThrottle):
     def allow_request(self, request, view) -> bool:
         if self.rate is None or not hasattr(self.cache, "script"):
             return super().allow_request(request, view)
-        self.key, self.now = self.get_cache_key(request, view), self.timer()
+        # A key of its own: DRF's (a pickled list) may still be in the cache from before.
+        self.key, self.now = f"{self.get_cache_key(request, view)}.times", self.timer()
         oldest = self.cache.script(SLIDING_WINDOW)(keys=[self.cache.make_and_validate_key(self.key)], args=[
             repr(self.now), self.duration, self.num_requests, f"{self.now!r}:{secrets.token_hex(4)}"])
         self.history = [] if oldest is None else [float(oldest)]  # what DRF's wait() reads: the oldest
