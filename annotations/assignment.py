@@ -2,18 +2,20 @@
 
 A session's artworks are allocated once, when judging starts: the `items_per_session` artworks
 with the lowest load (judgements done plus holds not yet expired), ties broken by a hash of the
-session's seed so that sessions spread over tied artworks differently. Taking the k lowest from
-loads that differ by at most one keeps them within one of each other, so every artwork reaches the
-study's target before any goes past it.
+session's seed (MD5 of "id:seed") so that sessions spread over tied artworks differently; one query
+reads the loads, Python sorts. Taking the k lowest from loads that differ by at most one keeps them
+within one of each other, so every artwork reaches the study's target before any goes past it.
 
-Rows are locked with `SELECT ... FOR NO KEY UPDATE SKIP LOCKED` (Label Studio's `next_task`):
-concurrent sessions take disjoint artworks instead of waiting for each other. NO KEY: the lock
-excludes other claims but not the key-share locks that foreign-key checks take when a row pointing
-at the artwork is written (a judgement, an attention check on a spare artwork); a plain FOR UPDATE
-would make those wait for the claim, and two claims each checking the other's artworks deadlock.
-A claim then checks, reading afresh, that what it locked is still the least loaded: a locked row's
-load is exact (every claim on an artwork holds its lock until it commits), every other row's is at
-least what is committed.
+The chosen rows are locked with `SELECT ... WHERE id IN (...) FOR NO KEY UPDATE SKIP LOCKED`
+(Label Studio's `next_task`): concurrent sessions take disjoint artworks instead of waiting for each
+other; a row another claim has locked is passed over for the next one in the order, as `ORDER BY ...
+LIMIT` with SKIP LOCKED would. NO KEY: the lock excludes other claims but not the key-share locks
+that foreign-key checks take when a row pointing at the artwork is written (a judgement, an attention
+check on a spare artwork); a plain FOR UPDATE would make those wait for the claim, and two claims
+each checking the other's artworks deadlock.
+A claim then reads every load again (a new statement, so a fresh snapshot taken after its locks)
+and checks that what it locked is still the least loaded: a locked row's load is exact (every claim on
+an artwork holds its lock until it commits), every other row's is at least what is committed.
 A claim that read a stale load, or skipped a row that another session locked and then let go,
 fails the check and starts again; so every committed claim took artworks at the lowest load, and
 loads stay within one of each other. On SQLite the locks are no-ops; SQLite serialises writers.
@@ -21,13 +23,15 @@ loads stay within one of each other. On SQLite the locks are no-ops; SQLite seri
 Holds last HOLD and are renewed when the session is served (at most once a minute: see
 `crowd.RENEW_AFTER`), so an abandoned session's artworks count as free again once its holds expire.
 """
+import hashlib
 import random
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import CharField, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import MD5, Cast, Coalesce, Concat
+from django.db import connection, transaction
+from django.db.models import Count, F, Func, IntegerField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .models import Artwork, Assignment, AttentionCheck, Dimension, ExpertLabel, Session
@@ -40,10 +44,13 @@ class AssignmentBusy(Exception):
     """Every free artwork is being claimed by other sessions right now; try again shortly."""
 
 
-def load_filter(now: datetime) -> Q:
-    """Assignments that count towards an artwork's load: done, or held and not expired."""
-    return Q(is_attention_check=False) & (
-        Q(status=Assignment.Status.DONE) | Q(status=Assignment.Status.HELD, held_until__gt=now))
+def load_filter(now: datetime, prefix: str = "") -> Q:
+    """Assignments that count towards an artwork's load: done, or held and not expired (`prefix`: the
+    path to the assignment, e.g. "assignments__" from an artwork)."""
+    def q(**lookups) -> Q:
+        return Q(**{prefix + lookup: value for lookup, value in lookups.items()})
+    return q(is_attention_check=False) & (
+        q(status=Assignment.Status.DONE) | q(status=Assignment.Status.HELD, held_until__gt=now))
 
 
 def artwork_loads(artwork_ids: list[int], now: datetime) -> dict[int, int]:
@@ -52,23 +59,48 @@ def artwork_loads(artwork_ids: list[int], now: datetime) -> dict[int, int]:
     return {artwork_id: counts.get(artwork_id, 0) for artwork_id in artwork_ids}
 
 
-def _candidates(session: Session, now: datetime) -> QuerySet[Artwork]:
-    """Artworks with an image this session has not had, least loaded first, ties by seeded hash."""
-    load = (Assignment.objects.filter(load_filter(now), artwork=OuterRef("pk"))
-            .order_by().values("artwork").annotate(n=Count("id")).values("n"))
-    return (Artwork.objects.filter(study_id=session.study_id).exclude(image="")
-            .exclude(id__in=Assignment.objects.filter(session=session).values("artwork"))
-            .annotate(load=Coalesce(Subquery(load, output_field=IntegerField()), 0),
-                      tiebreak=MD5(Concat(Cast("id", CharField()), Value(f":{session.seed}"))))
-            .order_by("load", "tiebreak", "id"))
+def _loads_query(session: Session, now: datetime) -> QuerySet:
+    """(id, image, load, had) of each artwork of the session's study, `had` counting the session's
+    assignments: one query over the study's artworks and their assignments."""
+    return (Artwork.objects.filter(study_id=session.study_id).order_by()
+            .annotate(load=Count("assignments", filter=load_filter(now, "assignments__")),
+                      had=Count("assignments", filter=Q(assignments__session_id=session.pk)))
+            .values_list("id", "image", "load", "had"))
 
 
-def _still_lowest(candidates: QuerySet[Artwork], rows: list[Artwork], now: datetime) -> bool:
-    """Whether no other candidate has a lower load than the highest of the locked rows, read afresh."""
-    if not rows:
-        return True
-    highest = max(artwork_loads([a.id for a in rows], now).values())
-    return not candidates.exclude(id__in=[a.id for a in rows]).filter(load__lt=highest).exists()
+def _candidates(rows: Iterable[tuple[int, str, int, int]]) -> tuple[dict[int, int], int]:
+    """From `_loads_query`: the load of each artwork with an image the session has not had, and how
+    many assignments the session has."""
+    loads, had = {}, 0
+    for artwork_id, image, load, session_had in rows:
+        had += session_had
+        if image and not session_had:
+            loads[artwork_id] = load
+    return loads, had
+
+
+def _tiebreak(artwork_id: int, seed: int) -> str:
+    """Orders tied artworks per session: the MD5 of "id:seed" that the database used to compute, so a
+    session's artworks still follow from its stored seed."""
+    return hashlib.md5(f"{artwork_id}:{seed}".encode()).hexdigest()
+
+
+def _claim(order: list[int], wanted: int) -> list[int]:
+    """Locks the first `wanted` artworks of `order` that no other claim has locked (ORDER BY their place
+    in `order`, SKIP LOCKED, LIMIT); fewer when other claims hold the rest. One statement: topping up
+    in batches held the locks over round trips, and 30 sessions starting at once retried ten times as
+    often. SQLite has no row locks: the first `wanted`."""
+    if connection.vendor != "postgresql":
+        return order[:wanted]
+    place = Func(RawSQL("%s::bigint[]", (order,)), F("id"), function="array_position", output_field=IntegerField())
+    return list(Artwork.objects.filter(id__in=order).exclude(image="").order_by(place)
+                .select_for_update(skip_locked=True, no_key=True).values_list("id", flat=True)[:wanted])
+
+
+def _still_lowest(claimed: list[int], loads: dict[int, int]) -> bool:
+    """Whether no other candidate has a lower load than the highest of the claimed rows (loads read afresh)."""
+    highest = max(loads[artwork_id] for artwork_id in claimed)
+    return all(load >= highest for artwork_id, load in loads.items() if artwork_id not in claimed)
 
 
 def checks_planned(items: int, rate: float) -> int:
@@ -89,26 +121,33 @@ def assignments_allocate(session: Session) -> int:
     for attempt in range(CLAIM_ATTEMPTS):
         now = timezone.now()
         with transaction.atomic():
-            Session.objects.select_for_update(no_key=True).get(pk=session.pk)  # one allocation per session
-            if Assignment.objects.filter(session=session).exists():
-                return Assignment.objects.filter(session=session).count()
+            # One allocation per session: a second request waits here for the first to commit; the read
+            # below, a statement of its own, then sees its assignments (one statement's subquery would not).
+            Session.objects.select_for_update(no_key=True).values_list("pk").get(pk=session.pk)
+            query = _loads_query(session, now)
+            loads, had = _candidates(query)
+            if had:
+                return had
             rng = random.Random(f"{session.seed}:checks")
-            planned = checks_planned(min(study.items_per_session, _candidates(session, now).count()),
-                                     study.attention_check_rate)
-            gold = _gold_checks(session, planned, rng)
-            candidates = _candidates(session, now).exclude(id__in=[c["artwork_id"] for c in gold])
-            wanted = min(study.items_per_session, candidates.count())
+            planned = checks_planned(min(study.items_per_session, len(loads)), study.attention_check_rate)
+            gold = _gold_checks(session, planned, rng) if planned else []
+            gold_ids = {c["artwork_id"] for c in gold}
+            loads = {artwork_id: load for artwork_id, load in loads.items() if artwork_id not in gold_ids}
+            wanted = min(study.items_per_session, len(loads))
             if wanted == 0:
                 return 0  # checks alone are no work: the session gets nothing until an artwork is free
-            rows = list(candidates.select_for_update(skip_locked=True, no_key=True)[:wanted])
-            if len(rows) == wanted and _still_lowest(candidates, rows, now):
-                # Instructed checks go on the most-judged spare artworks, which need judges least.
-                spare = candidates.exclude(id__in=[a.id for a in rows]).order_by("-load", "tiebreak", "id")
-                dimensions = list(Dimension.objects.filter(study=study).order_by("position", "id"))
-                checks = gold + [{"artwork_id": artwork.id, "kind": AttentionCheck.Kind.INSTRUCTED,
-                                  **instructed_question(dimensions, rng)} for artwork in spare[: planned - len(gold)]]
-                _assignments_create(session, rows, checks, now)
-                return len(rows) + len(checks)
+            rows = _claim(sorted(loads, key=lambda a: (loads[a], _tiebreak(a, session.seed), a)), wanted)
+            if len(rows) == wanted:  # the same query run again: a snapshot taken after the locks
+                fresh = {a: load for a, load in _candidates(query.all())[0].items() if a not in gold_ids}
+                if _still_lowest(rows, fresh):
+                    # Instructed checks go on the most-judged spare artworks, which need judges least.
+                    spare = sorted(fresh.keys() - set(rows),
+                                   key=lambda a: (-fresh[a], _tiebreak(a, session.seed), a))[: planned - len(gold)]
+                    dimensions = list(Dimension.objects.filter(study=study).order_by("position", "id")) if spare else []
+                    checks = gold + [{"artwork_id": artwork_id, "kind": AttentionCheck.Kind.INSTRUCTED,
+                                      **instructed_question(dimensions, rng)} for artwork_id in spare]
+                    _assignments_create(session, rows, checks, now)
+                    return len(rows) + len(checks)
         # Fewer free rows than wanted (others hold locks), or no longer the lowest: try again shortly.
         time.sleep(random.uniform(0.002, 0.01) * (attempt + 1))
     raise AssignmentBusy("all free artworks are being assigned to other participants; please retry")
@@ -147,10 +186,10 @@ def instructed_question(dimensions: list[Dimension], rng: random.Random) -> dict
             "instruction": f"Attention check: for this question, please {verb} \u201c{label}\u201d."}
 
 
-def _assignments_create(session: Session, artworks: list[Artwork], checks: list[dict], now: datetime) -> None:
+def _assignments_create(session: Session, artwork_ids: list[int], checks: list[dict], now: datetime) -> None:
     """Positions in a seeded random order; checks anywhere but first, so the session opens on art."""
     rng = random.Random(f"{session.seed}:order")
-    order = sorted(artworks, key=lambda a: a.id)
+    order = sorted(artwork_ids)
     rng.shuffle(order)
     total = len(order) + len(checks)
     check_positions = rng.sample(range(2, total + 1), len(checks))
@@ -159,7 +198,7 @@ def _assignments_create(session: Session, artworks: list[Artwork], checks: list[
     check_at = dict(zip(check_positions, checks))
     rows = [Assignment(session=session, artwork_id=check_at[position]["artwork_id"], position=position,
                        is_attention_check=True, **held) if position in check_at
-            else Assignment(session=session, artwork=next(items), position=position, **held)
+            else Assignment(session=session, artwork_id=next(items), position=position, **held)
             for position in range(1, total + 1)]
     Assignment.objects.bulk_create(rows)  # sets each row's pk (PostgreSQL, SQLite >= 3.35)
     AttentionCheck.objects.bulk_create(

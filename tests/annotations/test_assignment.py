@@ -7,11 +7,16 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
-from annotations.assignment import AssignmentBusy, artwork_loads
+from annotations.assignment import AssignmentBusy, artwork_loads, assignments_allocate
 from annotations.crowd import session_next_assignment
-from annotations.models import Artwork, Assignment, Judgement, Session
+from annotations.models import Artwork, Assignment, AttentionCheck, ExpertLabel, Judgement, Session
 from tests.annotations.crowd_cast import artworks_add, session_finish, session_judging, study_open
 from tests.conftest import require
+
+# One allocation with checks of both kinds: the session's lock, the loads, the gold labels, the claim (none on
+# SQLite), the loads again, the dimensions, the two inserts: 8, plus BEGIN and COMMIT (here a savepoint and
+# its release). Whatever the number of artworks: loads are read in one query, not per artwork.
+MAX_STATEMENTS_PER_ALLOCATION = 10
 
 
 def allocate(study, external_id: str) -> Session:
@@ -71,6 +76,17 @@ def test_the_order_is_random_per_participant_and_reproducible_from_the_stored_se
     Assignment.objects.filter(session=session).delete()
     session_next_assignment(session)
     assert artworks_of(session) == before
+
+
+def test_an_allocation_costs_a_few_statements_with_gold_and_instructed_checks(study, django_assert_max_num_queries):
+    study_open(study, artworks=8, items_per_session=4, attention_check_rate=0.5, questionnaire=False)
+    gold = study.artworks.order_by("id").first()
+    ExpertLabel.objects.create(artwork=gold, dimension=study.dimensions.get(key="origin"), value="ai", is_gold=True)
+    session = session_judging(study, "p1")
+    with django_assert_max_num_queries(MAX_STATEMENTS_PER_ALLOCATION):
+        assert assignments_allocate(session) == 6
+    kinds = AttentionCheck.objects.filter(assignment__session=session).values_list("kind", flat=True)
+    assert sorted(kinds) == [AttentionCheck.Kind.GOLD, AttentionCheck.Kind.INSTRUCTED]
 
 
 def test_nobody_gets_an_artwork_twice_and_the_database_refuses_it(small_study):
