@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -460,11 +460,10 @@ def _judgement_store(session: Session, artwork_id, answers: dict[str, list[str]]
     if assignment.is_attention_check:
         _check_record(session, assignment.attention_check, values, now, timing)
     else:
-        Judgement.objects.bulk_create(
-            Judgement(participant_id=session.participant_id, artwork_id=artwork_id, dimension_id=q.dimension_id,
-                      session=session, value=values[q.key][0], severity=values[q.key][1], shown=q.shown,
-                      created_at=now, **timing)
-            for q in questions)
+        _judgements_insert([{"participant_id": session.participant_id, "artwork_id": artwork_id,
+                             "dimension_id": q.dimension_id, "session_id": session.pk, "value": values[q.key][0],
+                             "severity": values[q.key][1], "shown": q.shown, "created_at": now, **timing}
+                            for q in questions])
     assignment.status = Assignment.Status.DONE  # written by the caller, under the same lock
     # The last item done completes the session. Every change of status takes the session's lock,
     # so the rows read under it are current.
@@ -473,6 +472,21 @@ def _judgement_store(session: Session, artwork_id, answers: dict[str, list[str]]
                                                                                        completed_at=now):
         session.phase, session.completed_at = Phase.COMPLETED, now
     return "stored", rows, assignment
+
+
+JUDGEMENT_FIELDS = [f for f in Judgement._meta.concrete_fields if not f.primary_key]
+
+
+def _judgements_insert(rows: list[dict]) -> None:
+    """One artwork's judgements in one INSERT, each value prepared for the database by its model
+    field (JSON, dates) as Django's own insert prepares it: bulk_create's compilation of the same
+    statement was a tenth of a submission's web CPU (bench.load, profiled), for ids nobody reads."""
+    values = [field.get_db_prep_save(row[field.attname], connection) for row in rows for field in JUDGEMENT_FIELDS]
+    row = f"({', '.join(['%s'] * len(JUDGEMENT_FIELDS))})"
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in JUDGEMENT_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {connection.ops.quote_name(Judgement._meta.db_table)} ({columns}) "
+                       f"VALUES {', '.join([row] * len(rows))}", values)
 
 
 def _check_record(session: Session, check: AttentionCheck, values: dict, now, timing: dict) -> None:
