@@ -14,6 +14,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))  # uploads of large ZIPs
 graceful_timeout = 30
 max_requests = 5000  # a worker is replaced now and then, so no slow leak grows without bound
 max_requests_jitter = 500
+# The app is loaded (and warmed: config/wsgi.py) once in the master, before the workers are forked,
+# so no participant's request waits for a worker's first loading. A deploy restarts gunicorn (a HUP
+# alone would keep the loaded code).
+preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
