@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from django.db import IntegrityError, connection, transaction
@@ -86,10 +86,18 @@ def session_for_browser(slug: str, browser: dict[int, int]) -> Session | None:
     """
     if not browser:
         return None
-    session = Session.objects.filter(study__slug=slug, pk__in=list(browser.values())).select_related("study").first()
-    if session is None or browser.get(session.study_id) != session.pk:
+    sessions = list(browser.values())
+    with connection.cursor() as cursor:  # SQL written once (see `_session_rows`): every POST of a session reads it
+        cursor.execute(f"SELECT {_columns(Session, 's')}, {_columns(Study, 't')} FROM {_table(Session)} s"
+                       f" JOIN {_table(Study)} t ON t.id = s.study_id"
+                       f" WHERE t.slug = %s AND s.id IN ({', '.join(['%s'] * len(sessions))})", [slug, *sessions])
+        found = cursor.fetchone()
+    if found is None:
         return None
-    return session
+    fields = len(Session._meta.concrete_fields)
+    session = _loaded(Session, found[:fields])
+    session.study = _loaded(Study, found[fields:])
+    return session if browser.get(session.study_id) == session.pk else None
 
 
 def session_enter(study: Study, identity: Identity) -> Session:
@@ -227,28 +235,47 @@ class Item:
 # The fields the judging steps read, in the model's order (Model.from_db takes values in that order).
 ROW_FIELDS = tuple(f.attname for f in Assignment._meta.concrete_fields if f.attname in {
     "id", "session_id", "artwork_id", "position", "status", "is_attention_check", "held_until", "served_at"})
-TIMES = {"held_until", "served_at"}
 
 
 # The statements every answer and every serve runs are written here as SQL over the models' tables
 # (their columns are the fields' names): Django compiles a queryset anew on each call, and compiling
-# these few was about a fifth of a submission's web CPU (py-spy under bench.load). What they read
-# comes back as the database gives it: dates through `_moment` (SQLite gives them naive, in UTC).
+# these few was about a third of a submission's web CPU (py-spy under bench.load). What they read is
+# converted as Django's compiler converts it (dates on SQLite, JSON), by the fields' own converters.
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _moment(value: datetime | None) -> datetime | None:
-    if value is not None and timezone.is_naive(value):
-        return timezone.make_aware(value, UTC)
-    return value
+def _columns(model, alias: str, names: tuple[str, ...] = ()) -> str:
+    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in _fields(model, names))
+
+
+def _fields(model, names: tuple[str, ...] = ()) -> list:
+    return [f for f in model._meta.concrete_fields if not names or f.attname in names]
+
+
+CONVERTERS: dict[tuple, list] = {}  # (database vendor, model, fields) -> each field's converters
+
+
+def _loaded(model, row, names: tuple[str, ...] = ()):
+    """A model instance from a row of `_columns(model, alias, names)`, its values converted as a
+    queryset's would be."""
+    fields = _fields(model, names)
+    key = (connection.vendor, model, names)
+    if key not in CONVERTERS:
+        CONVERTERS[key] = [connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection)
+                           for f in fields]
+    values = list(row)
+    for i, (field, converters) in enumerate(zip(fields, CONVERTERS[key])):
+        for converter in converters:
+            values[i] = converter(values[i], field.cached_col, connection)
+    return model.from_db(model.objects.db, [f.attname for f in fields], values)
 
 
 def _session_rows(session: Session, lock: bool = False) -> list[Assignment]:
     """The session's assignments in order, read light (the few fields the judging steps use). With
     `lock`, in the same statement the session's row lock is taken and its phase read afresh (into
     `session.phase`): one round trip for what every answer needs first."""
-    sql = (f"SELECT s.phase, {', '.join(f'a.{f}' for f in ROW_FIELDS)} FROM {_table(Session)} s"
+    sql = (f"SELECT s.phase, {_columns(Assignment, 'a', ROW_FIELDS)} FROM {_table(Session)} s"
            f" LEFT JOIN {_table(Assignment)} a ON a.session_id = s.id WHERE s.id = %s ORDER BY a.position")
     if lock and connection.features.has_select_for_no_key_update:
         sql += " FOR NO KEY UPDATE OF s"
@@ -259,9 +286,7 @@ def _session_rows(session: Session, lock: bool = False) -> list[Assignment]:
         raise SessionError("Your session could not be found; nothing was saved.", 404)
     if lock:
         session.phase = found[0][0]
-    db = Assignment.objects.db
-    return [Assignment.from_db(db, ROW_FIELDS, [_moment(v) if f in TIMES else v for f, v in zip(ROW_FIELDS, row[1:])])
-            for row in found if row[1] is not None]
+    return [_loaded(Assignment, row[1:], ROW_FIELDS) for row in found if row[1] is not None]
 
 
 def _with_check(assignment: Assignment) -> Assignment:
