@@ -181,18 +181,23 @@ def _phase_page(request, session, error: str = "", status: int = 200):
 
 @require_GET
 def session_entry(request, slug: str):
-    study = _public_study(slug)
-    try:
-        identity = identity_from_params(request.GET)
-    except SessionError as exc:
-        return _message(request, study, "Link problem", exc.message, exc.status)
-    code = request.GET.get("resume", "")
-    if code and (wait := throttle_wait("new_session", request)):  # by address, before the code is even looked at
-        return _slow_down(request, study, wait)
-    try:
-        session = session_resume(study, identity, _browser_sessions(request).get(study.pk), code)
-    except SessionRefused as exc:
-        return _resume_refused(request, study, exc, counted=bool(code))
+    # After each step the page comes from the link without parameters, in the browser that holds the
+    # session: its session and study in one query. Anything else goes through session_resume.
+    identity = None
+    session = None if request.GET else session_for_browser(slug, _browser_sessions(request))
+    study = session.study if session else _public_study(slug)
+    if session is None:
+        try:
+            identity = identity_from_params(request.GET)
+        except SessionError as exc:
+            return _message(request, study, "Link problem", exc.message, exc.status)
+        code = request.GET.get("resume", "")
+        if code and (wait := throttle_wait("new_session", request)):  # by address, before the code is looked at
+            return _slow_down(request, study, wait)
+        try:
+            session = session_resume(study, identity, _browser_sessions(request).get(study.pk), code)
+        except SessionRefused as exc:
+            return _resume_refused(request, study, exc, counted=bool(code))
     if study.status != Study.Status.OPEN and not (session and session.phase == Phase.COMPLETED):
         return _message(request, study, *CLOSED, 403)
     if session is None:
