@@ -35,6 +35,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .models import Artwork, Assignment, AttentionCheck, Dimension, ExpertLabel, Session
+from .questions import study_dimensions
 
 HOLD = timedelta(minutes=30)
 CLAIM_ATTEMPTS = 25
@@ -143,7 +144,7 @@ def assignments_allocate(session: Session) -> int:
                     # Instructed checks go on the most-judged spare artworks, which need judges least.
                     spare = sorted(fresh.keys() - set(rows),
                                    key=lambda a: (-fresh[a], _tiebreak(a, session.seed), a))[: planned - len(gold)]
-                    dimensions = list(Dimension.objects.filter(study=study).order_by("position", "id")) if spare else []
+                    dimensions = study_dimensions(study) if spare else []
                     checks = gold + [{"artwork_id": artwork_id, "kind": AttentionCheck.Kind.INSTRUCTED,
                                       **instructed_question(dimensions, rng)} for artwork_id in spare]
                     _assignments_create(session, rows, checks, now)
