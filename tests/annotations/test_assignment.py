@@ -14,8 +14,9 @@ from tests.annotations.crowd_cast import artworks_add, session_finish, session_j
 from tests.conftest import require
 
 # One allocation with checks of both kinds: the session's lock, the loads, the gold labels, the claim (none on
-# SQLite), the loads again, the dimensions, the two inserts: 8, plus BEGIN and COMMIT (here a savepoint and
-# its release). Whatever the number of artworks: loads are read in one query, not per artwork.
+# SQLite), the loads again, the dimensions (unless this process holds them: questions.study_dimensions), the
+# two inserts: 8, plus BEGIN and COMMIT (here a savepoint and its release). Whatever the number of artworks:
+# loads are read in one query, not per artwork.
 MAX_STATEMENTS_PER_ALLOCATION = 10
 
 
