@@ -253,7 +253,7 @@ def _fields(model, names: tuple[str, ...] = ()) -> list:
     return [f for f in model._meta.concrete_fields if not names or f.attname in names]
 
 
-CONVERTERS: dict[tuple, list] = {}  # (database vendor, model, fields) -> each field's converters
+CONVERTERS: dict[tuple, list] = {}  # (database vendor, model, fields) -> (position, field, its converters)
 
 
 def _loaded(model, row, names: tuple[str, ...] = ()):
@@ -262,10 +262,10 @@ def _loaded(model, row, names: tuple[str, ...] = ()):
     fields = _fields(model, names)
     key = (connection.vendor, model, names)
     if key not in CONVERTERS:
-        CONVERTERS[key] = [connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection)
-                           for f in fields]
+        CONVERTERS[key] = [(i, f, converters) for i, f in enumerate(fields) if (
+            converters := connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))]
     values = list(row)
-    for i, (field, converters) in enumerate(zip(fields, CONVERTERS[key])):
+    for i, field, converters in CONVERTERS[key]:
         for converter in converters:
             values[i] = converter(values[i], field.cached_col, connection)
     return model.from_db(model.objects.db, [f.attname for f in fields], values)
