@@ -4,6 +4,8 @@ A session moves consent -> instructions -> [questionnaire] -> judging -> complet
 declined (no consent) or terminated (too many failed attention checks, when the study says so).
 Each move is an update guarded by the phase it leaves, so a repeated or late request moves nothing.
 """
+import functools
+import json
 import logging
 import re
 import secrets
@@ -12,15 +14,18 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
-from .assignment import HOLD, assignments_allocate
+from .assignment import HOLD, AssignmentBusy, assignments_allocate
+from .comparative import study_is_comparative
 from .derivatives import artwork_derivatives_make
 from .images import ImageProblem
 from .models import Artwork, Assignment, AttentionCheck, Judgement, Participant, Session, Study
 from .questions import BACKGROUND, NOT_SAYING, answers_parse, item_questions, study_dimensions
 
 logger = logging.getLogger("artalign.images")
+sessions_logger = logging.getLogger("artalign.sessions")
 Phase = Session.Phase
 EXTERNAL_ID_RE = re.compile(r"^[^\s<>\"'&\x00]{1,255}$")  # NUL: PostgreSQL refuses it in text
 MAX_CLIENT_MS = 24 * 3600 * 1000
@@ -210,6 +215,21 @@ def session_instructions_done(session: Session) -> None:
     _phase_move(session, Phase.INSTRUCTIONS, Phase.QUESTIONNAIRE if session.study.questionnaire else Phase.JUDGING)
 
 
+def session_allocate_ahead(session: Session) -> None:
+    """Allocate the session's artworks before its judging page asks for them (see `assignment`):
+    called once the instructions are done, after their answer has been sent, while the participant
+    reads the questionnaire. The page then only reads them. Nothing is lost if this fails or comes
+    late: the judging page allocates whatever is still missing, and an allocation is made once."""
+    if session.phase not in (Phase.QUESTIONNAIRE, Phase.JUDGING) or study_is_comparative(session.study):
+        return
+    try:
+        assignments_allocate(session)
+    except AssignmentBusy:
+        pass  # others hold every free artwork right now: the judging page tries again
+    except Exception:  # noqa: BLE001 (nothing else reports it: the answer is already sent)
+        sessions_logger.exception("allocating session %s ahead of its judging page failed", session.pk)
+
+
 def session_questionnaire_save(session: Session, answers: dict[str, str]) -> None:
     """Store the background answers on the participant (a stratum in reports), then start judging."""
     expertise, missing = {}, []
@@ -241,14 +261,18 @@ ROW_FIELDS = tuple(f.attname for f in Assignment._meta.concrete_fields if f.attn
 # (their columns are the fields' names): Django compiles a queryset anew on each call, and compiling
 # these few was about a third of a submission's web CPU (py-spy under bench.load). What they read is
 # converted as Django's compiler converts it (dates on SQLite, JSON), by the fields' own converters.
+# Names are quoted alike by both databases (PostgreSQL's and SQLite's quote_name), so these are made once.
+@functools.cache
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+@functools.cache
 def _columns(model, alias: str, names: tuple[str, ...] = ()) -> str:
     return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in _fields(model, names))
 
 
+@functools.cache
 def _fields(model, names: tuple[str, ...] = ()) -> list:
     return [f for f in model._meta.concrete_fields if not names or f.attname in names]
 
@@ -534,9 +558,12 @@ JUDGEMENT_FIELDS = [f for f in Judgement._meta.concrete_fields if not f.primary_
 
 def _judgements_insert(rows: list[dict]) -> None:
     """One artwork's judgements in one INSERT, each value prepared for the database by its model
-    field (JSON, dates) as Django's own insert prepares it: bulk_create's compilation of the same
-    statement was a tenth of a submission's web CPU (bench.load, profiled), for ids nobody reads."""
-    values = [field.get_db_prep_save(row[field.attname], connection) for row in rows for field in JUDGEMENT_FIELDS]
+    field (dates) as Django's own insert prepares it: bulk_create's compilation of the same
+    statement was a tenth of a submission's web CPU (bench.load, profiled), for ids nobody reads.
+    JSON goes as its text, which the column takes as JSON (SQLite's JSONField sends the same text):
+    PostgreSQL's per-value JSON adapter was half of this statement's cost."""
+    values = [json.dumps(row[field.attname], cls=field.encoder) if isinstance(field, JSONField)
+              else field.get_db_prep_save(row[field.attname], connection) for row in rows for field in JUDGEMENT_FIELDS]
     row = f"({', '.join(['%s'] * len(JUDGEMENT_FIELDS))})"
     columns = ", ".join(connection.ops.quote_name(field.column) for field in JUDGEMENT_FIELDS)
     with connection.cursor() as cursor:

@@ -30,6 +30,7 @@ from .crowd import (
     client_ms_parse,
     identity_from_params,
     judgement_record,
+    session_allocate_ahead,
     session_completion_url,
     session_consent,
     session_enter,
@@ -267,7 +268,16 @@ def session_consent_view(request, slug: str, session):
 @posting_session
 def session_instructions_view(request, slug: str, session):
     session_instructions_done(session)
-    return redirect("annotations:session_entry", slug)
+    response = redirect("annotations:session_entry", slug)
+    _after_response(response, lambda: session_allocate_ahead(session))
+    return response
+
+
+def _after_response(response, work) -> None:
+    """Run `work` once `response` has been sent: the WSGI server closes a response after writing
+    it (Django's test client too), and Django runs the response's closers first. The participant
+    waits for none of it; the worker process is busy meanwhile, as with any request."""
+    response._resource_closers.append(work)
 
 
 @posting_session

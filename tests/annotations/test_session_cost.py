@@ -6,9 +6,10 @@ included (the test runs inside a transaction; in production those two are BEGIN 
 """
 from django.urls import reverse
 
+from annotations import crowd
 from annotations.crowd import session_next_assignment
 from annotations.crowd_views import COOKIE_PREFIX
-from annotations.models import Judgement
+from annotations.models import Assignment, Judgement
 from tests.annotations.crowd_cast import answers_valid, form_data, session_judging_http, study_open
 
 # Per submission: the session (with its study), the study's dimensions, the session's lock, its
@@ -52,3 +53,43 @@ def test_a_forged_session_cookie_reaches_no_session(client, study):
     image = client.get(reverse("annotations:session_image", args=[study.slug, assignment.pk]))
     assert image.status_code == 404
     assert not Judgement.objects.exists()
+
+
+# The questionnaire's answer and the judging page it leads to: the session read twice (one per
+# request), the phase moved and the background stored (savepoint, two updates, release), the session's
+# assignments read, the first one marked served. No allocation: it was made after the instructions.
+MAX_QUERIES_QUESTIONNAIRE_TO_JUDGING = 8
+
+
+def test_the_artworks_are_allocated_after_the_instructions_so_the_judging_page_only_reads_them(
+        client, study, django_assert_max_num_queries):
+    study_open(study, artworks=8, items_per_session=4, attention_check_rate=0)
+    entry = reverse("annotations:session_entry", args=[study.slug])
+    client.get(entry, {"PROLIFIC_PID": "p1"})
+    client.post(entry + "consent/", {"choice": "agree"})
+    assert not Assignment.objects.exists()
+    response = client.post(entry + "instructions/")
+    assert response.status_code == 302
+    held = Assignment.objects.filter(session__participant__external_id="p1", status=Assignment.Status.HELD)
+    assert held.count() == 4 and not held.filter(served_at__isnull=False).exists()
+    with django_assert_max_num_queries(MAX_QUERIES_QUESTIONNAIRE_TO_JUDGING):
+        page = client.post(entry + "questionnaire/", {"q-art_training": "some", "q-museum_visits": "yearly"},
+                           follow=True)
+    assert 'name="artwork"' in page.content.decode()
+    assert held.filter(served_at__isnull=False).count() == 1
+
+
+def test_an_allocation_that_fails_after_the_instructions_is_made_by_the_judging_page(
+        client, study, monkeypatch, caplog):
+    study_open(study, artworks=8, items_per_session=4, attention_check_rate=0)
+    entry = reverse("annotations:session_entry", args=[study.slug])
+    client.get(entry, {"PROLIFIC_PID": "p1"})
+    client.post(entry + "consent/", {"choice": "agree"})
+    with monkeypatch.context() as patched:
+        patched.setattr(crowd, "assignments_allocate", lambda session: 1 / 0)
+        response = client.post(entry + "instructions/")
+    assert response.status_code == 302 and not Assignment.objects.exists()
+    assert "allocating session" in caplog.text and "ZeroDivisionError" in caplog.text
+    page = client.post(entry + "questionnaire/", {"q-art_training": "some", "q-museum_visits": "yearly"},
+                       follow=True)
+    assert 'name="artwork"' in page.content.decode() and Assignment.objects.count() == 4
