@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import JSONField
+from django.db.models import DateTimeField, JSONField
 from django.utils import timezone
 
 from .assignment import HOLD, AssignmentBusy, assignments_allocate
@@ -556,14 +556,25 @@ def _judgement_store(session: Session, artwork_id, answers: dict[str, list[str]]
 JUDGEMENT_FIELDS = [f for f in Judgement._meta.concrete_fields if not f.primary_key]
 
 
+def _judgement_prepare(field):
+    """How a judgement's value of `field` goes to the database: a date as Django's insert prepares it,
+    JSON as its text, which the column takes as JSON (SQLite's JSONField sends the same text;
+    PostgreSQL's per-value JSON adapter was half of the INSERT's cost), and the ids and counts, which
+    the caller gives as ints or None, as they are."""
+    if isinstance(field, JSONField):
+        return lambda value: json.dumps(value, cls=field.encoder)
+    if isinstance(field, DateTimeField):
+        return lambda value: field.get_db_prep_save(value, connection)
+    return None
+
+
+JUDGEMENT_PREPARE = [(field.attname, _judgement_prepare(field)) for field in JUDGEMENT_FIELDS]
+
+
 def _judgements_insert(rows: list[dict]) -> None:
-    """One artwork's judgements in one INSERT, each value prepared for the database by its model
-    field (dates) as Django's own insert prepares it: bulk_create's compilation of the same
-    statement was a tenth of a submission's web CPU (bench.load, profiled), for ids nobody reads.
-    JSON goes as its text, which the column takes as JSON (SQLite's JSONField sends the same text):
-    PostgreSQL's per-value JSON adapter was half of this statement's cost."""
-    values = [json.dumps(row[field.attname], cls=field.encoder) if isinstance(field, JSONField)
-              else field.get_db_prep_save(row[field.attname], connection) for row in rows for field in JUDGEMENT_FIELDS]
+    """One artwork's judgements in one INSERT (`_judgement_prepare`): bulk_create's compilation of the
+    same statement was a tenth of a submission's web CPU (bench.load, profiled), for ids nobody reads."""
+    values = [prepare(row[name]) if prepare else row[name] for row in rows for name, prepare in JUDGEMENT_PREPARE]
     row = f"({', '.join(['%s'] * len(JUDGEMENT_FIELDS))})"
     columns = ", ".join(connection.ops.quote_name(field.column) for field in JUDGEMENT_FIELDS)
     with connection.cursor() as cursor:

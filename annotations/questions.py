@@ -90,7 +90,22 @@ def _scale(key: str, text: str, low: int, high: int, anchors: dict) -> Question:
 
 def dimension_question(dimension: Dimension, session: Session, artwork_id: int, check: AttentionCheck | None = None
                        ) -> Question:
-    """The question as shown; for an attention check, with its instruction and without follow-ups."""
+    """The question as shown; for an attention check, with its instruction and without follow-ups.
+
+    A question the same for every artwork and session (no check, labels not shuffled) is made once
+    per dimension object: `study_dimensions` keeps those per process and questions version, and
+    every submission asks for two artworks' questions. Shared between requests: read, never change it.
+    """
+    same_for_all = check is None and not (dimension.extra.get("shuffle_labels") and dimension.kind != "binary")
+    if same_for_all and (made := dimension.__dict__.get("_question_made")) is not None:
+        return made
+    question = _question_make(dimension, session, artwork_id, check)
+    if same_for_all:
+        dimension.__dict__["_question_made"] = question
+    return question
+
+
+def _question_make(dimension: Dimension, session: Session, artwork_id: int, check: AttentionCheck | None) -> Question:
     instruction = check.instruction if check else ""
     if dimension.kind == "rating":
         question = _scale(dimension.key, dimension.question, dimension.scale_min, dimension.scale_max,

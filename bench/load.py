@@ -29,7 +29,9 @@ differ by at most one. The exit status is 1 if any of these fails, or if any req
 It also prints where the CPU went per submission (gunicorn's processes, the database's backends,
 this client; Linux /proc; a database connection that closed during the run, e.g. at DB_CONN_MAX_AGE,
 takes its CPU time with it) and how busy the machine was, including other people's processes: the
-rates are only comparable between runs on an otherwise idle machine.
+rates are only comparable between runs on an otherwise idle machine. Before the run it times 150
+single-row commits, apart from the application: the disk's flush is part of every request that
+stores something, and on a disk with slow flushes it sets the tail latency of those requests.
 """
 from __future__ import annotations
 
@@ -337,6 +339,26 @@ class CpuMeter:
         return used
 
 
+def commit_latency(commits: int = 150, gap: float = 0.02) -> list[float]:
+    """Milliseconds of `commits` one-row inserts, each its own transaction whose WAL PostgreSQL flushes
+    to disk before answering (as every stored answer's): the disk's part of any request that stores
+    something, measured apart from the application (a scratch table, dropped afterwards)."""
+    from django.db import connection
+
+    times = []
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (at timestamptz)")
+        try:
+            for _ in range(commits):
+                started = time.perf_counter()
+                cursor.execute("INSERT INTO bench_commit_probe VALUES (now())")  # autocommit: one commit each
+                times.append((time.perf_counter() - started) * 1000)
+                time.sleep(gap)
+        finally:
+            cursor.execute("DROP TABLE bench_commit_probe")
+    return sorted(times)
+
+
 def server_settle(process: subprocess.Popen, workers: int, timeout: float = 60) -> None:
     """Wait until every worker has booted (its CPU time stops growing), so boot is not counted."""
     deadline, last = time.monotonic() + timeout, -1.0
@@ -497,7 +519,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def report(args, tally: Tally, elapsed: float, server: str, cpu: dict, checks: list[tuple[str, bool]],
-           queries: str) -> bool:
+           queries: str, commits: list[float]) -> bool:
     lat = sorted(x * 1000 for x in tally.latencies)
     submissions = tally.artworks + tally.checks
     errors = sum(tally.errors.values())
@@ -537,6 +559,9 @@ def report(args, tally: Tally, elapsed: float, server: str, cpu: dict, checks: l
         print(f"CPU per submission (ms, all requests of the run counted): web {per['server']:.1f}, "
               f"database {per['database']:.1f}, client {per['client']:.1f}")
     print(queries)
+    print(f"database commit alone (one-row insert, WAL flushed to disk; {len(commits)} before the run), ms: "
+          f"p50 {percentile(commits, 50):.1f}  p99 {percentile(commits, 99):.1f}  max {commits[-1]:.1f}"
+          " (the disk's share of every request that stores something)")
     cores = os.cpu_count() or 1
     ours = cpu["server"] + cpu["database"] + cpu["client"]
     print(f"machine: {cores} cores busy {100 * cpu['machine'] / (cores * cpu['wall']):.0f}% during the run, "
@@ -588,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     study = None
     try:
         call_command("migrate", verbosity=0)
+        commits = commit_latency()
         sources = image_sources(None if args.image_dir == "none" else Path(args.image_dir))
         study = study_make(args.artworks, args.items, sources)
         connection.close()
@@ -617,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"study {study.slug}: {args.artworks} artworks, {study.dimensions.count()} dimensions, "
               f"{args.items} artworks per session, attention-check rate {study.attention_check_rate:g}")
         checks = study_verify(study, tally)
-        ok = report(args, tally, elapsed, server, cpu, checks, queries_per_request(study.slug))
+        ok = report(args, tally, elapsed, server, cpu, checks, queries_per_request(study.slug), commits)
         return 0 if ok else 1
     finally:
         if process is not None:
