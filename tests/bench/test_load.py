@@ -4,10 +4,12 @@ import ast
 import random
 from pathlib import Path
 
+from django.db import connection
 from django.urls import reverse
 
-from bench.load import Tally, item_parse, study_verify
+from bench.load import Tally, commit_latency, item_parse, study_verify
 from tests.annotations.crowd_cast import session_judging_http, study_open
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,3 +45,10 @@ def test_what_the_benchmark_sends_is_stored_and_its_checks_catch_a_lost_write(cl
     failed = [line for line, ok in study_verify(study, lost) if not ok]
     assert failed == [f"judgements stored {item.dimensions}, acknowledged {2 * item.dimensions}",
                       "artworks acknowledged but not stored: 1; stored but not acknowledged: 0"]
+
+
+def test_the_commit_probe_times_each_commit_on_its_own_table_and_drops_it(db):
+    require(connection.vendor == "postgresql", "the probe times PostgreSQL's commits (DATABASE_URL)")
+    times = commit_latency(commits=5, gap=0)
+    assert len(times) == 5 and times == sorted(times) and times[0] > 0
+    assert "bench_commit_probe" not in connection.introspection.table_names()
