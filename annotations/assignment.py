@@ -1,10 +1,12 @@
 """Which artworks a session judges: the least-judged first, claimed safely under concurrency.
 
-A session's artworks are allocated once, when judging starts: the `items_per_session` artworks
-with the lowest load (judgements done plus holds not yet expired), ties broken by a hash of the
-session's seed (MD5 of "id:seed") so that sessions spread over tied artworks differently; one query
-reads the loads, Python sorts. Taking the k lowest from loads that differ by at most one keeps them
-within one of each other, so every artwork reaches the study's target before any goes past it.
+A session's artworks are allocated once, as its instructions are done (after their answer has been
+sent: `crowd.session_allocate_ahead`), or by the judging page if that did not happen: the
+`items_per_session` artworks with the lowest load (judgements done plus holds not yet expired), ties
+broken by a hash of the session's seed (MD5 of "id:seed") so that sessions spread over tied artworks
+differently; one query reads the loads, Python sorts. Taking the k lowest from loads that differ by
+at most one keeps them within one of each other, so every artwork reaches the study's target before
+any goes past it.
 
 The chosen rows are locked with `SELECT ... WHERE id IN (...) FOR NO KEY UPDATE SKIP LOCKED`
 (Label Studio's `next_task`): concurrent sessions take disjoint artworks instead of waiting for each
