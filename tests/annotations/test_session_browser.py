@@ -70,6 +70,8 @@ def test_a_participant_walks_a_whole_session_with_the_keyboard_and_can_reload_an
     entry = f"{live_server.url}/s/{browser_study.slug}/"
     script_errors = []
     page.on("pageerror", lambda error: script_errors.append(error))
+    sent = []  # how the page's script sends each artwork's answers
+    page.on("request", lambda r: sent.append(r.headers.get("content-type")) if r.url.endswith("/judge/") else None)
     page.goto(f"{entry}?PROLIFIC_PID={PID}&STUDY_ID=prolific-study&SESSION_ID=prolific-session")
     assert page.get_by_role("button", name="I agree, continue").is_visible()
     page.screenshot(path=shots / "consent.png", full_page=True)
@@ -106,6 +108,7 @@ def test_a_participant_walks_a_whole_session_with_the_keyboard_and_can_reload_an
 
     wait_for_item(page, 2, total)
     assert page.evaluate("window.stillTheSamePage") is True, "the next artwork came without a page load"
+    assert sent and set(sent) == {"application/x-www-form-urlencoded;charset=UTF-8"}, "as a form posts, not multipart"
     before = page.locator("input[name=artwork]").input_value()
     page.reload()  # a reload mid-session lands on the same next item
     assert page.locator("input[name=artwork]").input_value() == before
