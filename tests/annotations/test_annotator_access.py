@@ -119,7 +119,7 @@ def test_every_post_form_in_the_templates_carries_a_csrf_token():
                 forms.append((template.name, "{% csrf_token %}" in form))
     assert forms and all(ok for _, ok in forms), [name for name, ok in forms if not ok]
     script = (PROJECT_ROOT / "annotations/static/annotations/session.js").read_text()
-    assert "body: new FormData(itemForm)" in script  # the fetch sends the form's token with the answers
+    assert "body: new URLSearchParams(new FormData(itemForm))" in script  # the form's token goes with the answers
 
 
 def test_a_post_without_the_csrf_token_is_refused(study):
