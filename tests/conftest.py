@@ -252,9 +252,23 @@ def chromium(monkeypatch):
     connections.close_all()  # the test body's queries ran beside Playwright's loop, on their own connection
 
 
+class Shots:
+    """A browser test's screenshots, taken into $ARTALIGN_SCREENSHOTS when it is set (to look at) and
+    not at all otherwise: a full-page capture costs about half a second, and nobody looks at a tmp folder."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder) if folder else None
+        if self.folder:
+            self.folder.mkdir(parents=True, exist_ok=True)
+
+    def take(self, target, name: str, **options) -> Path | None:
+        """`target` (a page or a locator) saved as `name`; returns the file, None when not taken."""
+        if self.folder is None:
+            return None
+        target.screenshot(path=self.folder / name, **options)
+        return self.folder / name
+
+
 @pytest.fixture
-def shots(tmp_path) -> Path:
-    """Where a browser test saves its screenshots: $ARTALIGN_SCREENSHOTS, else the test's tmp folder."""
-    folder = Path(os.environ.get("ARTALIGN_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def shots() -> Shots:
+    return Shots(os.environ.get("ARTALIGN_SCREENSHOTS", ""))

@@ -3,7 +3,7 @@ upload a manifest with one bad row and see that row's error, fix it, open the st
 CLIP and see it finish, compute a report and read the alignment view with its charts; then an
 outsider researcher gets 404 and an annotator's browser gets nothing from /api/.
 
-Screenshots go to $ARTALIGN_SCREENSHOTS (default: the test's tmp folder).
+Screenshots go to $ARTALIGN_SCREENSHOTS (when set; none are taken otherwise).
 """
 import csv
 import io
@@ -107,7 +107,7 @@ def test_a_researcher_sets_up_a_study_runs_clip_and_reads_the_alignment_view(
     assert errors_table.locator("tr.row-error").count() == 1
     error_row = " ".join(errors_table.locator("tr.row-error").inner_text().split())
     assert "3 origin 'martian' is not 'human' or 'ai'" in error_row
-    page.screenshot(path=shots / "upload-error.png", full_page=True)
+    shots.take(page, "upload-error.png", full_page=True)
     assert study.artworks.count() == 0
     form = page.locator("#artworks-form")
     form.get_by_label("Manifest").set_input_files(str(files["good"]))
@@ -143,7 +143,7 @@ def test_a_researcher_sets_up_a_study_runs_clip_and_reads_the_alignment_view(
     page.locator(".run-status[data-status=done]").wait_for(timeout=60_000)
     assert "12 scored, 0 failed of 12" in page.locator(".run-counts").inner_text()
     assert page.locator("#run-progress .standin").inner_text() == "stand-in model, random weights"
-    page.screenshot(path=shots / "clip-run.png", full_page=True)
+    shots.take(page, "clip-run.png", full_page=True)
     assert ClipRun.objects.get(study=study).status == "done"
 
     # Compute the report; the alignment view draws its charts.
@@ -153,22 +153,22 @@ def test_a_researcher_sets_up_a_study_runs_clip_and_reads_the_alignment_view(
     page.get_by_role("button", name="Compute report").click()
     page.locator("#report-meta").wait_for()
     assert page.locator(".forest svg circle").count() == 7  # one alpha per dimension
-    page.screenshot(path=shots / "alignment-overview.png", full_page=True)
+    shots.take(page, "alignment-overview.png", full_page=True)
     page.locator("#dimension-tabs").get_by_role("link", name="style").click()
     page.locator("#confusions svg").first.wait_for()
     assert page.locator("#ceiling-chart svg circle").count() == 7  # seven people; the too-fast one is excluded
     assert page.locator("#ceiling-chart svg path").count() == 1  # CLIP: one diamond among them
-    page.screenshot(path=shots / "alignment-style.png", full_page=True)
+    shots.take(page, "alignment-style.png", full_page=True)
     page.locator("#dimension-tabs").get_by_role("link", name="origin").click()
     page.locator("#scatters svg").first.wait_for()
     assert page.locator("#scatters svg circle").count() == 12
     thumbs = page.locator("#disagreements img")
     assert thumbs.count() == 10 and all(thumbs.nth(i).evaluate("img => img.naturalWidth > 0") for i in range(10))
-    page.screenshot(path=shots / "alignment-origin.png", full_page=True)
+    shots.take(page, "alignment-origin.png", full_page=True)
     page.locator("#strata").get_by_role("link", name="ai", exact=True).click()
     page.locator("#scatters svg").first.wait_for()
     assert page.locator("#scatters svg circle").count() == 6
-    page.screenshot(path=shots / "alignment-origin-ai.png", full_page=True)
+    shots.take(page, "alignment-origin-ai.png", full_page=True)
     assert errors == []
 
     # An outsider researcher: 404 on every page of the study.

@@ -8,7 +8,7 @@ server processes sharing the test database (PostgreSQL):
   of the demo fits 1366×900 and 390×844, its confusion matrices draw every label inside the SVG, and the
   exported HTML report, opened from disk, draws the same charts per dimension.
 
-Screenshots go to $ARTALIGN_SCREENSHOTS (default: the test's tmp folder).
+Screenshots go to $ARTALIGN_SCREENSHOTS (when set; none are taken otherwise).
 """
 import io
 import json
@@ -122,7 +122,7 @@ def test_a_new_operator_creates_the_first_researcher_who_logs_in_and_creates_a_s
         page.get_by_role("heading", name="Does CLIP perceive art the way we do?").wait_for()
         page.goto(f"{base}/studies/")
         assert page.locator("#study-list tbody tr").count() == 2
-        page.screenshot(path=shots / "study-list.jpg", type="jpeg", quality=70, full_page=True)
+        shots.take(page, "study-list.jpg", type="jpeg", quality=70, full_page=True)
     assert Study.objects.get(slug="her-second-study").owner.username == "alice"
 
 
@@ -179,7 +179,7 @@ def test_the_embedded_profile_runs_clip_on_its_worker_and_the_alignment_view_fit
         page.goto(f"{base}/studies/")
         row = page.locator("#study-list tbody tr").filter(has_text="demo")
         assert " ".join(row.locator("td").nth(2).inner_text().split()) == "24"  # the demo's artworks
-        page.screenshot(path=shots / "study-list-demo.jpg", type="jpeg", quality=70, full_page=True)
+        shots.take(page, "study-list-demo.jpg", type="jpeg", quality=70, full_page=True)
 
         report = report_create(study, ReportOptions(n_boot=50, min_stratum_items=4))
         keys = list(report.content["dimensions"])
@@ -194,7 +194,7 @@ def test_the_embedded_profile_runs_clip_on_its_worker_and_the_alignment_view_fit
         page.goto(f"{base}/studies/demo/alignment/?dimension=style")
         page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
         page.wait_for_load_state("networkidle")
-        page.screenshot(path=shots / "alignment-1366.jpg", type="jpeg", quality=70, full_page=True)
+        shots.take(page, "alignment-1366.jpg", type="jpeg", quality=70, full_page=True)
 
         phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
         _log_in(phone, base, "demo", "demo")
@@ -202,7 +202,7 @@ def test_the_embedded_profile_runs_clip_on_its_worker_and_the_alignment_view_fit
             phone.goto(f"{base}/studies/demo/alignment/?dimension={key}")
             assert phone.evaluate(OVERFLOW_JS) == [], key
         phone.goto(f"{base}/studies/demo/alignment/?dimension=style")
-        phone.screenshot(path=shots / "alignment-390.jpg", type="jpeg", quality=70, full_page=True)
+        shots.take(phone, "alignment-390.jpg", type="jpeg", quality=70, full_page=True)
 
         # The exported report, opened from disk: the same charts, dimension by dimension.
         exported = page.request.get(f"{base}/studies/demo/exports/report-html/")

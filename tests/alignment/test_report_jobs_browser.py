@@ -69,7 +69,7 @@ def test_computing_a_report_returns_at_once_and_the_report_appears_when_the_task
     answered_s = time.monotonic() - started
     assert status.inner_text() == "queued" and answered_s < 5, answered_s
     assert not Report.objects.exists() and page.locator("#report-meta").count() == 0
-    page.screenshot(path=shots / "report-queued.png", full_page=True)
+    shots.take(page, "report-queued.png", full_page=True)
 
     worker = worker_start(broker, tmp_path / "worker.log")
     try:
@@ -82,4 +82,4 @@ def test_computing_a_report_returns_at_once_and_the_report_appears_when_the_task
     assert job.status == "done" and job.report == report and job.started_at is not None
     assert f"Report {report.pk}" in page.locator("#report-meta").inner_text()
     assert page.locator("#report-job").count() == 0 and errors == []
-    page.screenshot(path=shots / "report-done.png", full_page=True)
+    shots.take(page, "report-done.png", full_page=True)

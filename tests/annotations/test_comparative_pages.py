@@ -71,7 +71,7 @@ def test_a_participant_completes_a_pairwise_and_a_triplet_study_with_the_keyboar
             images.last.wait_for()
             assert images.count() == (2 if kind == "pairwise" else 3)
             if position == 1:
-                page.screenshot(path=shots / f"trial-{kind}.png", full_page=True)
+                shots.take(page, f"trial-{kind}.png", full_page=True)
                 boxes = [images.nth(i).bounding_box() for i in range(images.count())]
                 assert len({round(b["y"]) for b in boxes}) == 1  # side by side
             page.keyboard.press(key)
@@ -99,4 +99,4 @@ def test_a_participant_completes_a_pairwise_and_a_triplet_study_with_the_keyboar
     _wait_for_trial(phone, 1, 3)
     boxes = [phone.locator(".trial-artwork img").nth(i).bounding_box() for i in range(3)]
     assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]  # stacked on a phone
-    phone.screenshot(path=shots / "trial-phone.png", full_page=True)
+    shots.take(phone, "trial-phone.png", full_page=True)

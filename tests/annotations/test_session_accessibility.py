@@ -3,7 +3,7 @@ at desktop and phone widths, a whole session tapped through on a phone, and a wh
 with the keyboard alone, where every answer must land on the question that has focus.
 
 axe-core comes from npm (`npm ci` at the project root; package.json pins it) and is injected
-into each page. Screenshots go to $ARTALIGN_SCREENSHOTS (default: the test's tmp folder).
+into each page. Screenshots go to $ARTALIGN_SCREENSHOTS (when set; none are taken otherwise).
 """
 import pytest
 
@@ -214,11 +214,11 @@ def test_a_whole_session_on_a_phone_by_tapping(chromium, live_server, small_stud
             if not judged:
                 scale = page.locator("fieldset[data-question=aesthetic]")
                 scale.scroll_into_view_if_needed()
-                path = shots / "phone-rating-scale.png"
-                scale.screenshot(path=path)
-                page.screenshot(path=shots / "phone-judging.png")  # a full-page capture drops the touch emulation
-                with capsys.disabled():
-                    print(f"\nthe rating scale on a 390 px phone: {path}")
+                path = shots.take(scale, "phone-rating-scale.png")
+                shots.take(page, "phone-judging.png")  # a full-page capture drops the touch emulation
+                if path:
+                    with capsys.disabled():
+                        print(f"\nthe rating scale on a 390 px phone: {path}")
             judged[assignment.artwork_id] = answers
         page.locator("form.item-form button[type=submit]").tap()
     page.locator("#completion-code").wait_for()
@@ -340,7 +340,7 @@ def test_a_whole_session_with_the_keyboard_where_answers_land_on_the_focused_que
             assert answered.count() == 3
             judged[assignment.artwork_id] = answers
             if position == 1:
-                page.screenshot(path=shots / "keyboard-judging.png")
+                shots.take(page, "keyboard-judging.png")
                 assert chosen_stands_out_in_forced_colours(page)
         tab_to(page, lambda where: where["tag"] == "button" and where["text"] in ("Next artwork", "Finish"))
         page.keyboard.press("Enter")

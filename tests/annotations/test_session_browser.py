@@ -1,7 +1,7 @@
 """A whole annotator session in real headless Chromium, answered with the keyboard only.
 
-Screenshots of the consent page and judging pages go to $ARTALIGN_SCREENSHOTS (default: the test's
-tmp folder).
+Screenshots of the consent page and judging pages go to $ARTALIGN_SCREENSHOTS (when set;
+none are taken otherwise).
 """
 import io
 
@@ -74,7 +74,7 @@ def test_a_participant_walks_a_whole_session_with_the_keyboard_and_can_reload_an
     page.on("request", lambda r: sent.append(r.headers.get("content-type")) if r.url.endswith("/judge/") else None)
     page.goto(f"{entry}?PROLIFIC_PID={PID}&STUDY_ID=prolific-study&SESSION_ID=prolific-session")
     assert page.get_by_role("button", name="I agree, continue").is_visible()
-    page.screenshot(path=shots / "consent.png", full_page=True)
+    shots.take(page, "consent.png", full_page=True)
     page.get_by_role("button", name="I agree, continue").click()
     page.get_by_role("button", name="Continue").click()  # instructions
     page.get_by_text("Some: courses, workshops or self-taught").click()
@@ -91,14 +91,14 @@ def test_a_participant_walks_a_whole_session_with_the_keyboard_and_can_reload_an
     page.evaluate("window.stillTheSamePage = true")
     page.keyboard.press("+")
     assert page.locator(".artwork.zoomed").count() == 1
-    page.screenshot(path=shots / "zoom.png")
+    shots.take(page, "zoom.png")
     page.keyboard.press("Escape")
     assert page.locator(".artwork.zoomed").count() == 0
     for key in ["1", "3", "Enter", "2", "b", "4", "2"]:  # content, scene, style, period, deformation: yes
         page.keyboard.press(key)
     assert page.locator("fieldset.follow-up").is_visible(), "yes asks for the severity"
-    page.screenshot(path=shots / "judging.png")
-    page.screenshot(path=shots / "judging-full.png", full_page=True)
+    shots.take(page, "judging.png")
+    shots.take(page, "judging-full.png", full_page=True)
     for _ in range(5):
         page.keyboard.press("Backspace")
     assert page.locator("fieldset.question.active").get_attribute("data-question") == "content"
@@ -165,4 +165,4 @@ def test_the_judging_page_fits_a_phone_screen(page, live_server, browser_study, 
     assert image["width"] >= 340
     answer.click()  # tapping works as well as keys
     assert page.locator("input[name=d-content][value=landscape]").is_checked()
-    page.screenshot(path=shots / "judging-phone.png", full_page=False)
+    shots.take(page, "judging-phone.png", full_page=False)
