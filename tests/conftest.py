@@ -5,6 +5,7 @@ Under CI (`CI=true`, set by .ci/run) a missing service or data folder is a failu
 import fcntl
 import io
 import os
+import warnings
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -99,6 +100,25 @@ def xdist_turns(request):
     and its own Redis databases (`worker_redis_url`)."""
     with _turn(_run_folder(request.config), alone=request.node.get_closest_marker("alone") is not None):
         yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and before it is dropped, any connection to it still open (a
+    test's thread or a server process that did not close its own) is ended and named in a warning:
+    PostgreSQL would wait 5 s for it and then refuse to drop the database."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pid, application_name, state, left(query, 120) FROM pg_stat_activity"
+                       " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        for pid, *seen in cursor.fetchall():
+            warnings.warn(f"a connection to the test database was left open: {seen}", stacklevel=1)
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    connection.close()
 
 
 @pytest.fixture(scope="module")
