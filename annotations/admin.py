@@ -1,6 +1,10 @@
+import re
+
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
+from .editing import dimension_spec
 from .models import (
     Artwork,
     Assignment,
@@ -13,10 +17,28 @@ from .models import (
     Study,
     StudyMember,
 )
+from .studies import StudySpecError, study_spec_validate
+
+
+class DimensionAdminForm(forms.ModelForm):
+    """A dimension edited in the admin passes the study file's checks (studies.py), as one edited in
+    the study editor or through the API does: a dimension the participant pages cannot ask (a
+    severity that is not a scale, a binary with three labels) is refused with the reason, not stored."""
+
+    def _post_clean(self):
+        super()._post_clean()  # the instance now holds the form's values
+        try:
+            study_spec_validate({"dimensions": [dimension_spec(self.instance)]})
+        except StudySpecError as exc:
+            for problem in exc.errors:
+                self.add_error(None, re.sub(r"^dimensions\[0\]( \(.*?\))?: ", "", problem))
+        except (ValueError, TypeError) as exc:  # e.g. a scale anchor that is not a point
+            self.add_error(None, f"not a study-file dimension: {exc}")
 
 
 class DimensionInline(admin.TabularInline):
     model = Dimension
+    form = DimensionAdminForm
     extra = 0
     fields = ("position", "key", "kind", "level", "question")
 
@@ -38,6 +60,7 @@ class StudyAdmin(admin.ModelAdmin):
 
 @admin.register(Dimension)
 class DimensionAdmin(admin.ModelAdmin):
+    form = DimensionAdminForm
     list_display = ("key", "study", "kind", "level", "position")
     list_filter = ("kind", "level", "study")
 

@@ -31,7 +31,8 @@ class StudyChangeRefused(Refused, ValueError):
 
 
 # The study file ---------------------------------------------------------------------------------------
-def _dimension_spec(dim: Dimension) -> dict:
+def dimension_spec(dim: Dimension) -> dict:
+    """The dimension as an entry of a study file's `dimensions`."""
     spec = {"key": dim.key, "kind": dim.kind, "question": dim.question}
     if dim.kind == "rating":
         scale = {"min": dim.scale_min, "max": dim.scale_max}
@@ -50,7 +51,7 @@ def study_spec_dump(study: Study) -> dict:
     """The study as a study file (the shape `create_study --from-file` reads)."""
     spec = {field: getattr(study, field) for field in STUDY_FIELDS}
     spec |= study.extra
-    spec["dimensions"] = [_dimension_spec(dim) for dim in study.dimensions.order_by("position", "id")]
+    spec["dimensions"] = [dimension_spec(dim) for dim in study.dimensions.order_by("position", "id")]
     return spec
 
 
