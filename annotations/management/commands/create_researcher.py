@@ -18,6 +18,7 @@ class Command(BaseCommand):
     help = ("Create a researcher account (with --admin: also staff and superuser, for /admin/). The username, password"
             " and email come from the options, else RESEARCHER_USERNAME, RESEARCHER_PASSWORD and RESEARCHER_EMAIL,"
             " else a prompt on a terminal.")
+    requires_system_checks: list[str] = []  # as Django's createsuperuser: an account needs no URL or model checks
 
     def add_arguments(self, parser):
         parser.add_argument("--username", help="default: $RESEARCHER_USERNAME")
