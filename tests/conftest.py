@@ -272,6 +272,26 @@ def chromium(monkeypatch):
     connections.close_all()  # the test body's queries ran beside Playwright's loop, on their own connection
 
 
+@contextmanager
+def requests_held(page, pattern: str):
+    """The page's requests for URLs matching `pattern` held back, as on a slow connection, until the
+    block ends (at least one must have been made by then); later ones go through at once."""
+    held: list = []
+
+    def hold(route):
+        held.append(route) if held[-1:] != [None] else route.continue_()
+    page.route(pattern, hold)
+    yield
+    while not held:
+        page.wait_for_timeout(20)
+    for route in held:
+        route.continue_()
+    held.append(None)
+
+
+IMAGES_LOADED_JS = "selector => [...document.querySelectorAll(selector)].every(img => img.naturalWidth > 0)"
+
+
 class Shots:
     """A browser test's screenshots, taken into $ARTALIGN_SCREENSHOTS when it is set (to look at) and
     not at all otherwise: a full-page capture costs about half a second, and nobody looks at a tmp folder."""

@@ -9,6 +9,7 @@ from annotations.derivatives import CONTENT_TYPE as DERIVATIVE_TYPE
 from annotations.models import ComparativeJudgement, Session, TrialAssignment
 from tests.annotations.crowd_cast import session_judging_http
 from tests.annotations.test_comparative_sessions import comparative_study
+from tests.conftest import IMAGES_LOADED_JS, requests_held
 
 
 @pytest.fixture
@@ -95,8 +96,13 @@ def test_a_participant_completes_a_pairwise_and_a_triplet_study_with_the_keyboar
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
     phone.goto(f"{live_server.url}/s/{studies['triplet'].slug}/?participant=phone")
     phone.get_by_role("button", name="I agree, continue").click()
-    phone.get_by_role("button", name="Continue").click()
-    _wait_for_trial(phone, 1, 3)
+    with requests_held(phone, "**/trial/**"):  # the artworks' images come late
+        phone.get_by_role("button", name="Continue").click()
+        _wait_for_trial(phone, 1, 3)
+        buttons = [phone.locator("button.choose").nth(i).bounding_box() for i in range(3)]
+    phone.wait_for_function(IMAGES_LOADED_JS, arg=".trial-artwork img")
+    assert [phone.locator("button.choose").nth(i).bounding_box() for i in range(3)] == buttons, \
+        "the buttons under the artworks do not move when the images arrive"
     boxes = [phone.locator(".trial-artwork img").nth(i).bounding_box() for i in range(3)]
     assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]  # stacked on a phone
     shots.take(phone, "trial-phone.png", full_page=True)

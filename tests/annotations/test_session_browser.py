@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 
 from annotations.demo import PAINTERS
 from annotations.models import Artwork, AttentionCheck, Judgement, Participant, Session, Study
+from tests.conftest import IMAGES_LOADED_JS, requests_held
 
 PID = "60c0ffee60c0ffee60c0ffee"
 # Keys pressed per question on a plain artwork (the template's dimensions), and what they mean.
@@ -144,22 +145,13 @@ def test_the_judging_page_fits_a_phone_screen(page, live_server, browser_study, 
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("No", exact=True).click()
     page.get_by_text("Never or almost never").click()
-    held = []  # the artwork's image held back (a slow phone connection) until `held` holds None
-
-    def hold(route):
-        held.append(route) if held[-1:] != [None] else route.continue_()
-    page.route("**/image/**", hold)
-    page.get_by_role("button", name="Continue").click()
-    page.locator("#judging[data-ready]").wait_for()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "nothing sticks out sideways"
-    answer = page.get_by_text("landscape", exact=True).first
-    before = answer.bounding_box()
-    while not held:
-        page.wait_for_timeout(20)
-    for route in held:
-        route.continue_()
-    held.append(None)
-    page.wait_for_function("() => document.querySelector('.artwork img').naturalWidth > 0")
+    with requests_held(page, "**/image/**"):  # the artwork's image comes late
+        page.get_by_role("button", name="Continue").click()
+        page.locator("#judging[data-ready]").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "nothing sticks out sideways"
+        answer = page.get_by_text("landscape", exact=True).first
+        before = answer.bounding_box()
+    page.wait_for_function(IMAGES_LOADED_JS, arg=".artwork img")
     assert answer.bounding_box() == before, "the answers do not move when the image arrives"
     image = page.locator(".artwork img").bounding_box()
     assert image["width"] >= 340
