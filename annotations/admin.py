@@ -27,6 +27,9 @@ class DimensionAdminForm(forms.ModelForm):
 
     def _post_clean(self):
         super()._post_clean()  # the instance now holds the form's values
+        if not isinstance(self.instance.extra, dict):
+            self.add_error("extra", "expected a JSON object: the study file's other fields by name")
+            return
         try:
             study_spec_validate({"dimensions": [dimension_spec(self.instance)]})
         except StudySpecError as exc:

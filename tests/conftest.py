@@ -282,8 +282,11 @@ def requests_held(page, pattern: str):
         held.append(route) if held[-1:] != [None] else route.continue_()
     page.route(pattern, hold)
     yield
-    while not held:
+    for _ in range(500):  # ten seconds at most
+        if held:
+            break
         page.wait_for_timeout(20)
+    assert held, f"the page asked for nothing matching {pattern}"
     for route in held:
         route.continue_()
     held.append(None)

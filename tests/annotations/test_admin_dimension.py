@@ -21,6 +21,7 @@ def change_form(dim: Dimension, **changes) -> dict:
     ({"severity": {"min": "barely", "max": 5}}, "severity.min"),
     ({"severity": {"min": 5, "max": 1}}, "min must be below max"),
     ({"severity": {"min": 1, "max": 5, "when": "maybe"}}, "'maybe' is not one of the labels"),
+    (["severity"], "expected a JSON object"),
 ])
 def test_a_severity_the_judging_page_could_not_ask_is_refused_with_the_reason(admin_client, study, extra, reason):
     dim = study.dimensions.get(key="deformation")
